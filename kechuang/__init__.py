@@ -1,0 +1,1 @@
+"""kechuang (科创): the platform behind a district's sci-tech innovation bulletin."""

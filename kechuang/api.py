@@ -1,0 +1,51 @@
+"""Shared REST plumbing: pagination, the write permission, and error responses.
+
+Every error the API returns is JSON with field-level messages; nothing a client
+sends can produce a 500.
+"""
+
+import logging
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.http import Http404
+from rest_framework import pagination, permissions, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+log = logging.getLogger(__name__)
+
+
+class Pagination(pagination.PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class StaffWritesOthersRead(permissions.BasePermission):
+    """Reads are open; writes need an authenticated staff user.
+
+    The role model (bureau, park, enterprise, reviewer scopes) replaces this when the
+    access issue lands.
+    """
+
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        exc = ValidationError(detail=detail)
+    elif isinstance(exc, IntegrityError):
+        # A database constraint caught what validation missed (e.g. a race on a unique key).
+        log.warning("integrity error answered as 400: %s", exc)
+        return Response({"non_field_errors": ["the change conflicts with existing data: " + str(exc).splitlines()[0]]},
+                        status=status.HTTP_400_BAD_REQUEST)
+    elif isinstance(exc, (ValueError, OverflowError)) and not isinstance(exc, Http404):
+        return Response({"non_field_errors": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
+    # Imported here: rest_framework.views imports these settings, which import this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
+    return drf_exception_handler(exc, context)

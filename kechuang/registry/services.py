@@ -1,0 +1,270 @@
+"""Registry use cases: the only code that writes registry rows.
+
+Each function checks the rule it is responsible for and raises `RegistryError`
+(a Django ValidationError naming the field) when the input breaks it. Callers that
+write several rows wrap them in one transaction (the world loader, the API).
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Model
+
+from . import uscc as uscc_rules
+from .models import (
+    CONTAINER_KINDS,
+    Alias,
+    Location,
+    Organisation,
+    OrganisationKind,
+    Region,
+    RegionLink,
+    Sector,
+)
+from .search import organisation_search_text
+
+
+class RegistryError(ValidationError):
+    """A rule of the registry was broken; `field` names what was wrong."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__({field: [message]})
+        self.field = field
+        self.reason = message
+
+
+class AmbiguousRegion(RegistryError):
+    pass
+
+
+# --- regions ---------------------------------------------------------------------
+
+
+def region_path(parent: Region | None, code: str) -> str:
+    return f"{parent.path if parent else ''}{code}/"
+
+
+@transaction.atomic
+def save_region(code: str, *, level: str, name_zh: str, name_en: str = "", parent: Region | None = None,
+                valid_from: dt.date | None = None, valid_to: dt.date | None = None,
+                statistical_only: bool = False, successor: Region | None = None, source=None,
+                moved_on: dt.date | None = None) -> tuple[Region, str]:
+    """Create or update a region. A new parent is a move: the old link closes on
+    `moved_on` (default: today) and a new one opens, for the region and its subtree."""
+    if not code.isdigit() or len(code) not in (6, 9, 12):
+        raise RegistryError("code", f"{code!r} is not a division code: 6 digits (GB/T 2260) or 9/12 for towns")
+    if parent is not None and parent.code == code:
+        raise RegistryError("parent", "a region cannot be its own parent")
+    fields = dict(level=level, name_zh=name_zh, name_en=name_en, valid_from=valid_from, valid_to=valid_to,
+                  statistical_only=statistical_only, successor=successor, source=source)
+    region = Region.objects.filter(code=code).first()
+    if region is None:
+        region = Region.objects.create(code=code, parent=parent, path=region_path(parent, code), **fields)
+        RegionLink.objects.create(region=region, parent=parent, path=region.path, valid_from=valid_from,
+                                  valid_to=valid_to, source=source)
+        return region, "created"
+    changed = _assign(region, fields)
+    if region.parent_id != (parent.pk if parent else None):
+        if parent is not None and parent.path.startswith(region.path):
+            raise RegistryError("parent", f"{parent.code} lies inside {code}: a region cannot move below itself")
+        _move_subtree(region, parent, moved_on or dt.date.today())
+        changed = True
+    if changed:
+        region.save()
+        RegionLink.objects.filter(region=region, valid_to__isnull=True).update(source=source)
+        return region, "updated"
+    return region, "unchanged"
+
+
+def _move_subtree(region: Region, parent: Region | None, on: dt.date) -> None:
+    old_prefix = region.path
+    new_prefix = region_path(parent, region.code)
+    region.parent = parent
+    region.path = new_prefix
+    moved = list(Region.objects.filter(path__startswith=old_prefix).exclude(pk=region.pk))
+    for child in moved:
+        child.path = new_prefix + child.path[len(old_prefix):]
+    Region.objects.bulk_update(moved, ["path"])
+    open_links = RegionLink.objects.filter(valid_to__isnull=True, region__in=[region, *moved])
+    previous = {link.region_id: link for link in open_links}
+    open_links.update(valid_to=on)
+    RegionLink.objects.bulk_create(
+        RegionLink(region=r, parent=(parent if r.pk == region.pk else r.parent), path=(new_prefix if r.pk == region.pk else r.path),
+                   valid_from=on, source=previous[r.pk].source if r.pk in previous else None)
+        for r in [region, *moved]
+    )
+
+
+def find_region(name_or_code: str, within: str | None = None, on: dt.date | None = None) -> Region:
+    """A region by code, or by name scoped to an ancestor (code or name).
+
+    A bare name that matches more than one region is an error listing all of them:
+    通州区 is both 320612 (Nantong) and 110112 (Beijing).
+    """
+    text = (name_or_code or "").strip()
+    if text.isdigit():
+        region = Region.objects.filter(code=text).first()
+        if region is None:
+            raise RegistryError("region", f"no region has the code {text}")
+        return region
+    matches = Region.objects.filter(name_zh=text) | Region.objects.filter(name_en__iexact=text)
+    if within:
+        scope = find_region(within)
+        matches = matches.filter(path__startswith=scope.path)
+    if on:
+        matches = matches.valid_on(on)
+    found = list(matches.distinct())
+    if not found:
+        where = f" within {within}" if within else ""
+        raise RegistryError("region", f"no region is named {text!r}{where}")
+    if len(found) > 1:
+        listing = "; ".join(f"{r.code} {r.qualified_name}" for r in found)
+        raise AmbiguousRegion("region", f"{text!r} names {len(found)} regions: {listing}. Give a code or the city/province it lies in")
+    return found[0]
+
+
+# --- organisations ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class USCCOutcome:
+    code: str | None
+    warning: str = ""
+
+
+def check_uscc(value: str | None, *, legacy: bool = False) -> USCCOutcome:
+    """A new entry must carry a valid code; a record imported from an existing register
+    (`legacy`) keeps a code whose only fault is a check character, with a warning."""
+    if not value:
+        return USCCOutcome(None)
+    result = uscc_rules.check(value)
+    if result.valid:
+        return USCCOutcome(result.code)
+    if legacy and result.checksum_only:
+        return USCCOutcome(result.code, f"imported with a failing check: {result.error}")
+    raise RegistryError("uscc", f"{value!r} is not a valid Unified Social Credit Code: {result.error}")
+
+
+def _assign(instance: Model, fields: dict[str, Any]) -> bool:
+    changed = False
+    for name, value in fields.items():
+        if getattr(instance, name) != value:
+            setattr(instance, name, value)
+            changed = True
+    return changed
+
+
+@transaction.atomic
+def save_organisation(key: str, *, legacy_uscc: bool = False, sectors: Iterable[str] | None = None,
+                      aliases: Iterable[dict] | None = None, **fields) -> tuple[Organisation, str]:
+    """Create or update an organisation by its stable key.
+
+    `sectors` (codes) and `aliases` ({name, kind, valid_to}) replace the current sets
+    when given. Returns the organisation and "created", "updated" or "unchanged".
+    """
+    if "kind" in fields and fields["kind"] not in OrganisationKind.values:
+        raise RegistryError("kind", f"{fields['kind']!r} is not one of {', '.join(OrganisationKind.values)}")
+    if "uscc" in fields:
+        outcome = check_uscc(fields["uscc"], legacy=legacy_uscc)
+        fields["uscc"], fields["uscc_warning"] = outcome.code, outcome.warning
+        clash = Organisation.objects.filter(uscc=outcome.code).exclude(key=key).first() if outcome.code else None
+        if clash:
+            raise RegistryError("uscc", f"{outcome.code} already belongs to {clash.key} ({clash})")
+    org = Organisation.objects.filter(key=key).first()
+    status = "unchanged"
+    if org is None:
+        org = Organisation(key=key)
+        status = "created"
+    if _assign(org, fields) and status != "created":
+        status = "updated"
+    if not (org.name_zh or org.name_en):
+        raise RegistryError("name_zh", "an organisation needs a Chinese or an English name")
+    if status != "unchanged":
+        org.save()
+    if sectors is not None:
+        wanted = set(sectors)
+        known = {s.code: s for s in Sector.objects.filter(code__in=wanted)}
+        missing = wanted - known.keys()
+        if missing:
+            raise RegistryError("sectors", f"unknown sector code(s): {', '.join(sorted(missing))}")
+        if set(org.sectors.values_list("code", flat=True)) != wanted:
+            org.sectors.set(known.values())
+            status = "updated" if status == "unchanged" else status
+    if aliases is not None:
+        if sync_children(org.aliases.all(), list(aliases), ("name",), lambda spec: Alias(organisation=org, **spec)):
+            status = "updated" if status == "unchanged" else status
+    search_text = organisation_search_text(org)
+    if org.search_text != search_text:
+        Organisation.objects.filter(pk=org.pk).update(search_text=search_text)
+        org.search_text = search_text
+    return org, status
+
+
+def check_container(within: Organisation | None) -> None:
+    if within is not None and within.kind not in CONTAINER_KINDS:
+        raise RegistryError("within", f"{within.key} is a {within.kind}; only a zone or park can contain organisations")
+
+
+@transaction.atomic
+def move_organisation(org: Organisation, region: Region, *, within: Organisation | None = None,
+                      since: dt.date | None = None, since_precision: str = "day", address: str = "",
+                      source=None) -> Location:
+    """Record that an organisation is now in `region` (and inside `within`) from `since`.
+    The previous open location, if any, ends on that date."""
+    check_container(within)
+    if within is not None and within.pk == org.pk:
+        raise RegistryError("within", "an organisation cannot be located inside itself")
+    since = since or dt.date.today()
+    current = org.locations.filter(valid_to__isnull=True).first()
+    if current is not None:
+        if current.valid_from and current.valid_from >= since:
+            raise RegistryError("since", f"the current location starts on {current.valid_from}; a move must come after it")
+        current.valid_to = since
+        current.save(update_fields=["valid_to", "updated_at"])
+    return Location.objects.create(organisation=org, region=region, within=within, valid_from=since,
+                                   valid_from_precision=since_precision, address=address, source=source)
+
+
+def check_no_overlap(spans: list[tuple[dt.date | None, dt.date | None]], field: str) -> None:
+    """Effective-dated links of one thing must not overlap (valid_to is exclusive)."""
+    ordered = sorted(spans, key=lambda s: s[0] or dt.date.min)
+    for (start_a, end_a), (start_b, _) in zip(ordered, ordered[1:]):
+        if end_a is None or start_b is None or end_a > start_b:
+            raise RegistryError(field, f"periods overlap: one from {start_a or 'the start'} to {end_a or 'now'}, "
+                                       f"another from {start_b or 'the start'}")
+
+
+# --- child rows -----------------------------------------------------------------
+
+
+def sync_children(queryset, specs: list[dict], key_fields: tuple[str, ...], build) -> bool:
+    """Make the rows of `queryset` match `specs`, matched on `key_fields`.
+
+    Rows whose key is not in `specs` are deleted, matching rows are updated when a
+    field differs, new keys are created with `build(spec)`. Returns whether anything
+    changed, so a second identical load writes nothing.
+    """
+    existing = {tuple(getattr(row, f) for f in key_fields): row for row in queryset}
+    changed = False
+    seen = set()
+    for spec in specs:
+        key = tuple(spec[f] for f in key_fields)
+        seen.add(key)
+        row = existing.get(key)
+        if row is None:
+            row = build(spec)
+            row.full_clean(validate_unique=False, validate_constraints=False)
+            row.save()
+            changed = True
+        elif _assign(row, spec):
+            row.full_clean(validate_unique=False, validate_constraints=False)
+            row.save()
+            changed = True
+    stale = [row.pk for key, row in existing.items() if key not in seen]
+    if stale:
+        queryset.model.objects.filter(pk__in=stale).delete()
+        changed = True
+    return changed

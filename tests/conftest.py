@@ -1,0 +1,18 @@
+from pathlib import Path
+
+import pytest
+
+#: The read-only real public data shared with the project (see its README).
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+REAL_DATA = SHARED / "data" / "real"
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    return django_user_model.objects.create_user("staff", password="pw-staff-123", is_staff=True)
+
+
+@pytest.fixture
+def staff_client(client, staff_user):
+    client.force_login(staff_user)
+    return client
