@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "kechuang.registry",
     "kechuang.world",
+    "kechuang.demo",
 ]
 
 MIDDLEWARE = [

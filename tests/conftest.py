@@ -16,3 +16,11 @@ def staff_user(django_user_model):
 def staff_client(client, staff_user):
     client.force_login(staff_user)
     return client
+
+
+@pytest.fixture
+def divisions(db):
+    """Jiangsu and Beijing (both have a 通州区) with the towns of Nantong, from the real data."""
+    from kechuang.registry.divisions import load_divisions
+
+    return load_divisions(towns=["3206"], provinces=["32", "11"])

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DemoConfig(AppConfig):
+    name = "kechuang.demo"
+    verbose_name = "Tongzhou demo world"

@@ -1,0 +1,65 @@
+"""Build the Tongzhou demo world, the same way every time.
+
+1. The division tree from the NBS data, with the towns and streets of Nantong.
+2. `tongzhou.yaml`: the real entities and facts of the seed article, each with its source.
+3. Synthetic organisations, every one marked "(demo)" and `synthetic`.
+4. A demo login.
+
+Everything goes through the same services as real data (the division import and the
+world-file loader), in one transaction.
+"""
+
+from pathlib import Path
+from typing import Iterator
+
+import yaml
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from kechuang.registry.divisions import load_divisions
+from kechuang.registry.models import Organisation, Region, RegionLevel
+from kechuang.world.loader import load_world
+
+from .synthetic import synthetic_world
+
+WORLD_FILE = Path(__file__).parent / "tongzhou.yaml"
+TONGZHOU = "320612"
+ZONE_KEY = "nantong-high-tech-zone"
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "kechuang-demo"
+
+
+def demo_present() -> bool:
+    return Organisation.objects.exists()
+
+
+def tongzhou_towns() -> list[tuple[str, str, str]]:
+    towns = Region.objects.subtree(TONGZHOU).filter(level=RegionLevel.TOWN).order_by("code")
+    return [(t.code, t.name_zh, t.name_en) for t in towns]
+
+
+@transaction.atomic
+def build_demo() -> Iterator[str]:
+    report = load_divisions(towns=["3206"])
+    yield f"divisions: {report}"
+    document = yaml.safe_load(WORLD_FILE.read_text(encoding="utf-8"))
+    yield f"seed article world: {load_world(document)}"
+    towns = tongzhou_towns()
+    if not towns:
+        raise RuntimeError("Tongzhou has no towns: the division data did not load its streets")
+    yield f"synthetic organisations: {load_world(synthetic_world(towns, ZONE_KEY))}"
+    yield ensure_demo_user()
+
+
+def ensure_demo_user() -> str:
+    """The demo login: bureau staff with the admin. Its password is only set when created,
+    so a changed password survives a second `kechuang demo`."""
+    User = get_user_model()
+    user, created = User.objects.get_or_create(
+        username=DEMO_USERNAME, defaults={"is_staff": True, "is_superuser": True, "first_name": "Demo"}
+    )
+    if created:
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        return f"user {DEMO_USERNAME} created"
+    return f"user {DEMO_USERNAME} exists"
