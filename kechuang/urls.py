@@ -3,10 +3,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from kechuang.health import healthz
-from kechuang.registry import views as registry_views
 
 urlpatterns = [
-    path("", registry_views.home, name="home"),
+    path("", include("kechuang.registry.urls")),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("kechuang.registry.urls_api")),

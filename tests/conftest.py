@@ -7,6 +7,13 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REAL_DATA = SHARED / "data" / "real"
 
 
+@pytest.fixture(autouse=True)
+def plain_static_files(settings):
+    """Tests render pages without running collectstatic first."""
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.WHITENOISE_AUTOREFRESH = True
+
+
 @pytest.fixture
 def staff_user(django_user_model):
     return django_user_model.objects.create_user("staff", password="pw-staff-123", is_staff=True)

@@ -11,8 +11,10 @@ from pypinyin import Style, lazy_pinyin
 
 
 def _fold(text: str) -> str:
-    # NFKC turns full-width brackets and letters (（南通）, ＡＢＣ) into their ASCII forms.
-    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+    # NFKC turns full-width brackets and letters (（南通）, ＡＢＣ) into their ASCII forms;
+    # control characters (NUL above all, which PostgreSQL refuses) never belong in a name.
+    folded = "".join(ch for ch in unicodedata.normalize("NFKC", text) if unicodedata.category(ch) != "Cc")
+    return " ".join(folded.lower().split())
 
 
 def has_han(text: str) -> bool:
