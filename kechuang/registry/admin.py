@@ -2,8 +2,12 @@
 rule spans rows (USCC check, search text); plain fields save directly."""
 
 from django.contrib import admin
+from django.db.models import URLField
 
 from . import models, services
+
+# Django 6 changes URLField's default scheme to https; say so now, on every form.
+URL_FIELDS = {URLField: {"assume_scheme": "https"}}
 
 
 class SourcedInline(admin.TabularInline):
@@ -46,6 +50,7 @@ class ContactInline(SourcedInline):
 
 @admin.register(models.Source)
 class SourceAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELDS
     list_display = ["key", "title", "publisher", "published"]
     search_fields = ["key", "title", "url"]
 
@@ -83,6 +88,7 @@ class RegionAdmin(admin.ModelAdmin):
 
 @admin.register(models.Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
+    formfield_overrides = URL_FIELDS
     list_display = ["key", "name_zh", "name_en", "kind", "uscc", "above_designated_size", "synthetic"]
     list_filter = ["kind", "above_designated_size", "synthetic", "sectors"]
     search_fields = ["key", "name_zh", "name_en", "uscc", "search_text"]
@@ -90,6 +96,10 @@ class OrganisationAdmin(admin.ModelAdmin):
     filter_horizontal = ["sectors"]
     readonly_fields = ["uscc_warning"]
     inlines = [AliasInline, LocationInline, OwnershipInline, PhaseInline, MilestoneInline, CapacityInline, ContactInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The key is how world files and API clients refer to the organisation.
+        return [*self.readonly_fields, "key"] if obj else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
         fields = {f: getattr(obj, f) for f in form.changed_data if f not in {"sectors"}} if change else {
@@ -103,3 +113,71 @@ class OrganisationAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         services.save_organisation(form.instance.key)  # refresh the search text after aliases changed
+
+
+@admin.register(models.Location)
+class LocationAdmin(admin.ModelAdmin):
+    list_display = ["organisation", "region", "within", "valid_from", "valid_to", "source"]
+    list_filter = ["region__level"]
+    search_fields = ["organisation__name_zh", "organisation__name_en", "region__code", "region__name_zh"]
+    autocomplete_fields = ["organisation", "region", "within", "source"]
+    list_select_related = ["organisation", "region", "within", "source"]
+
+
+@admin.register(models.Ownership)
+class OwnershipAdmin(admin.ModelAdmin):
+    list_display = ["organisation", "owner", "share_percent", "since", "until"]
+    search_fields = ["organisation__name_zh", "organisation__name_en", "owner__name_zh", "owner__name_en"]
+    autocomplete_fields = ["organisation", "owner", "source"]
+    list_select_related = ["organisation", "owner"]
+
+
+@admin.register(models.Phase)
+class PhaseAdmin(admin.ModelAdmin):
+    list_display = ["park", "number", "status", "construction_start", "operation_start"]
+    list_filter = ["status"]
+    autocomplete_fields = ["park", "source"]
+    list_select_related = ["park"]
+
+
+@admin.register(models.Milestone)
+class MilestoneAdmin(admin.ModelAdmin):
+    list_display = ["organisation", "date", "date_precision", "kind", "text_en"]
+    list_filter = ["kind"]
+    search_fields = ["organisation__name_zh", "organisation__name_en", "text_zh", "text_en"]
+    autocomplete_fields = ["organisation", "source"]
+    list_select_related = ["organisation"]
+
+
+@admin.register(models.Capacity)
+class CapacityAdmin(admin.ModelAdmin):
+    list_display = ["organisation", "product_en", "quantity", "unit", "per", "as_of"]
+    search_fields = ["organisation__name_zh", "organisation__name_en", "product_zh", "product_en"]
+    autocomplete_fields = ["organisation", "source"]
+    list_select_related = ["organisation"]
+
+
+@admin.register(models.Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["name_zh", "name_en", "role_en", "organisation", "valid_from", "valid_to"]
+    search_fields = ["name_zh", "name_en", "organisation__name_zh", "organisation__name_en"]
+    autocomplete_fields = ["organisation", "source"]
+    list_select_related = ["organisation"]
+
+
+@admin.register(models.Alias)
+class AliasAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "organisation", "valid_to"]
+    list_filter = ["kind"]
+    search_fields = ["name", "organisation__name_zh", "organisation__name_en"]
+    autocomplete_fields = ["organisation", "source"]
+    list_select_related = ["organisation"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        services.save_organisation(obj.organisation.key)  # keep the search text in step
+
+    def delete_model(self, request, obj):
+        key = obj.organisation.key
+        super().delete_model(request, obj)
+        services.save_organisation(key)

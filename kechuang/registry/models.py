@@ -307,9 +307,22 @@ class Location(Effective):
             models.UniqueConstraint(fields=["organisation"], condition=Q(valid_to__isnull=True), name="location_one_open"),
             models.CheckConstraint(condition=~Q(within=models.F("organisation")), name="location_not_within_itself"),
         ]
+        indexes = [
+            # "Who is in this subtree today" reads only open locations, by region.
+            models.Index(fields=["region"], condition=Q(valid_to__isnull=True), name="location_current_by_region"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.organisation} in {self.within or self.region}"
+
+    def clean(self):
+        # Forms (the admin) save rows one by one; the same rules as the services apply.
+        from .services import check_container, check_no_overlap
+
+        check_container(self.within)
+        if self.organisation_id:
+            siblings = Location.objects.filter(organisation_id=self.organisation_id).exclude(pk=self.pk)
+            check_no_overlap([(s.valid_from, s.valid_to) for s in siblings] + [(self.valid_from, self.valid_to)], "valid_from")
 
     @property
     def since(self):
