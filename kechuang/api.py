@@ -7,7 +7,7 @@ sends can produce a 500.
 import logging
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError
 from django.http import Http404
 from rest_framework import pagination, permissions, status
 from rest_framework.exceptions import ValidationError
@@ -43,7 +43,13 @@ def exception_handler(exc, context):
         log.warning("integrity error answered as 400: %s", exc)
         return Response({"non_field_errors": ["the change conflicts with existing data: " + str(exc).splitlines()[0]]},
                         status=status.HTTP_400_BAD_REQUEST)
-    elif isinstance(exc, (ValueError, OverflowError)) and not isinstance(exc, Http404):
+    elif isinstance(exc, DataError):
+        # A value the database cannot store (a NUL byte, a number out of range) that
+        # validation let through.
+        log.warning("data error answered as 400: %s", exc)
+        return Response({"non_field_errors": ["a value cannot be stored: " + str(exc).splitlines()[0]]},
+                        status=status.HTTP_400_BAD_REQUEST)
+    elif isinstance(exc, (ValueError, OverflowError, RecursionError)) and not isinstance(exc, Http404):
         return Response({"non_field_errors": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
     # Imported here: rest_framework.views imports these settings, which import this module.
     from rest_framework.views import exception_handler as drf_exception_handler

@@ -248,23 +248,161 @@ def sync_children(queryset, specs: list[dict], key_fields: tuple[str, ...], buil
     changed, so a second identical load writes nothing.
     """
     existing = {tuple(getattr(row, f) for f in key_fields): row for row in queryset}
-    changed = False
-    seen = set()
-    for spec in specs:
-        key = tuple(spec[f] for f in key_fields)
-        seen.add(key)
-        row = existing.get(key)
-        if row is None:
-            row = build(spec)
-            row.full_clean(validate_unique=False, validate_constraints=False)
-            row.save()
-            changed = True
-        elif _assign(row, spec):
-            row.full_clean(validate_unique=False, validate_constraints=False)
-            row.save()
-            changed = True
-    stale = [row.pk for key, row in existing.items() if key not in seen]
+    wanted = {tuple(spec[f] for f in key_fields) for spec in specs}
+    # Stale rows go first, so that a reshuffled history never meets its old self
+    # (two open locations, say) halfway through. Rules across rows (overlaps) are the
+    # caller's to check on the whole set; here each row's fields are checked.
+    stale = [row.pk for key, row in existing.items() if key not in wanted]
     if stale:
         queryset.model.objects.filter(pk__in=stale).delete()
+    changed = bool(stale)
+    for spec in specs:
+        row = existing.get(tuple(spec[f] for f in key_fields))
+        if row is None:
+            row = build(spec)
+        elif not _assign(row, spec):
+            continue
+        row.clean_fields()
+        row.save()
         changed = True
     return changed
+
+
+# --- single-row writes used by the API
+#
+# Each function creates a row (`row=None`) or changes the given one, checks the rule
+# it names with a field-level RegistryError, then lets `full_clean()` check every field
+# and database constraint, so a client's mistake is a 400 and never an IntegrityError.
+
+# Imported here rather than at the top so this section can be appended without
+# touching the functions above; fold into the top import when convenient.
+from .models import Capacity, Contact, Milestone, Ownership, Phase, Source  # noqa: E402
+
+
+def _save_row(row: Model, fields: dict[str, Any]) -> tuple[Model, str]:
+    created = row.pk is None
+    if created:
+        # Not `_assign`: reading an unset foreign key of a new row raises.
+        for name, value in fields.items():
+            setattr(row, name, value)
+    elif not _assign(row, fields):
+        return row, "unchanged"
+    row.full_clean()
+    row.save()
+    return row, "created" if created else "updated"
+
+
+def _value(row: Model, fields: dict[str, Any], name: str):
+    """The value `name` will have after the write: the new one if given, else the row's."""
+    if name in fields:
+        return fields[name]
+    field = row._meta.get_field(name)
+    if field.is_relation and getattr(row, field.attname) is None:
+        return None
+    return getattr(row, name)
+
+
+@transaction.atomic
+def save_source(key: str, **fields) -> tuple[Source, str]:
+    """Create or update a source (出处) by its stable key."""
+    source = Source.objects.filter(key=key).first() or Source(key=key)
+    return _save_row(source, fields)
+
+
+@transaction.atomic
+def save_sector(code: str, **fields) -> tuple[Sector, str]:
+    """Create or update a sector tag by its code."""
+    sector = Sector.objects.filter(code=code).first() or Sector(code=code)
+    return _save_row(sector, fields)
+
+
+@transaction.atomic
+def save_phase(row: Phase | None = None, **fields) -> tuple[Phase, str]:
+    """Record a numbered phase (期) of a park or zone. Only a zone or park has phases;
+    phases are numbered from 1."""
+    row = row or Phase()
+    park = _value(row, fields, "park")
+    if park is not None and park.kind not in CONTAINER_KINDS:
+        raise RegistryError("park", f"{park.key} is of kind {park.kind}; only a zone or park has phases")
+    number = _value(row, fields, "number")
+    if number is not None and number < 1:
+        raise RegistryError("number", "phases are numbered from 1")
+    return _save_row(row, fields)
+
+
+@transaction.atomic
+def save_ownership(row: Ownership | None = None, **fields) -> tuple[Ownership, str]:
+    """Record an owner's share in an organisation.
+
+    A share is more than 0 and at most 100 percent; nobody owns themselves; an owner
+    holds one open share at a time; the open shares of one organisation add up to at
+    most 100 percent.
+    """
+    row = row or Ownership()
+    organisation, owner = _value(row, fields, "organisation"), _value(row, fields, "owner")
+    share = _value(row, fields, "share_percent")
+    since, until = _value(row, fields, "since"), _value(row, fields, "until")
+    if share is not None and not (0 < share <= 100):
+        raise RegistryError("share_percent", f"a share is more than 0 and at most 100 percent, not {share}")
+    if since is not None and until is not None and until <= since:
+        raise RegistryError("until", f"a share ends after it starts ({since})")
+    if organisation is not None and owner is not None:
+        if organisation.pk == owner.pk:
+            raise RegistryError("owner", "an organisation cannot own itself")
+        if until is None:
+            others = Ownership.objects.filter(organisation=organisation, until__isnull=True).exclude(pk=row.pk)
+            if others.filter(owner=owner).exists():
+                raise RegistryError("owner", f"{owner.key} already holds an open share in {organisation.key}; "
+                                             "end that one (until) or change it instead")
+            held = sum(others.values_list("share_percent", flat=True)) + (share or 0)
+            if held > 100:
+                raise RegistryError("share_percent", f"the open shares in {organisation.key} would add up to "
+                                                     f"{held} percent; at most 100")
+    return _save_row(row, fields)
+
+
+@transaction.atomic
+def save_milestone(row: Milestone | None = None, **fields) -> tuple[Milestone, str]:
+    """Record a dated event in an organisation's life (founded, first trial production …)."""
+    return _save_row(row or Milestone(), fields)
+
+
+@transaction.atomic
+def save_capacity(row: Capacity | None = None, **fields) -> tuple[Capacity, str]:
+    """Record a production capacity as stated on a date. A capacity is never negative."""
+    row = row or Capacity()
+    quantity = _value(row, fields, "quantity")
+    if quantity is not None and quantity < 0:
+        raise RegistryError("quantity", f"a capacity cannot be negative ({quantity})")
+    return _save_row(row, fields)
+
+
+@transaction.atomic
+def save_contact(row: Contact | None = None, **fields) -> tuple[Contact, str]:
+    """Record a person with a role at an organisation; a contact needs a Chinese or an English name."""
+    row = row or Contact()
+    if not (_value(row, fields, "name_zh") or _value(row, fields, "name_en")):
+        raise RegistryError("name_zh", "a contact needs a Chinese or an English name")
+    valid_from, valid_to = _value(row, fields, "valid_from"), _value(row, fields, "valid_to")
+    if valid_from is not None and valid_to is not None and valid_to <= valid_from:
+        raise RegistryError("valid_to", f"the role ends after it starts ({valid_from})")
+    return _save_row(row, fields)
+
+
+@transaction.atomic
+def correct_location(row: Location, **fields) -> tuple[Location, str]:
+    """Correct a recorded location (a wrong region, park, address or date) without
+    recording a move; a move is `move_organisation`. The organisation's locations must
+    still not overlap, and only a zone or park can contain it."""
+    if "organisation" in fields and fields["organisation"].pk != row.organisation_id:
+        raise RegistryError("organisation", "a location stays with its organisation; record a move instead")
+    within = _value(row, fields, "within")
+    check_container(within)
+    if within is not None and within.pk == row.organisation_id:
+        raise RegistryError("within", "an organisation cannot be located inside itself")
+    valid_from, valid_to = _value(row, fields, "valid_from"), _value(row, fields, "valid_to")
+    if valid_from is not None and valid_to is not None and valid_to <= valid_from:
+        raise RegistryError("valid_to", f"a location ends after it starts ({valid_from})")
+    others = Location.objects.filter(organisation_id=row.organisation_id).exclude(pk=row.pk)
+    check_no_overlap([*others.values_list("valid_from", "valid_to"), (valid_from, valid_to)], "valid_from")
+    return _save_row(row, fields)

@@ -1,0 +1,181 @@
+"""Viewsets of the registry API: list, retrieve, create, update.
+
+Rows are not deleted through the API (DELETE answers 405): a registry keeps history,
+and a wrong row is corrected or ended (`valid_to`, `until`) instead.
+"""
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import Prefetch
+from rest_framework import mixins, parsers, viewsets
+from rest_framework.exceptions import ParseError
+from rest_framework.serializers import ValidationError, as_serializer_error
+from rest_framework.settings import api_settings
+
+from .. import filters
+from ..models import (
+    Capacity,
+    Contact,
+    Location,
+    Milestone,
+    Organisation,
+    Ownership,
+    Phase,
+    Region,
+    Sector,
+    Source,
+)
+from . import serializers
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, except that a document nested too deeply to read
+    (`[[[[…]]]]`) is a 400 like any other malformed JSON, not a RecursionError (500)."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deeply") from None
+
+
+KEY_PATTERN = r"[-a-zA-Z0-9_]+"
+ID_PATTERN = r"[0-9]+"
+
+
+class RegistryViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Reads are open; writes need a staff user (the default permission class). Each
+    write is one transaction; a rule a service refuses is a 400 naming the field."""
+
+    # A lookup value that cannot be a key never reaches the database (a NUL byte in
+    # the path would be a DataError on PostgreSQL): the URL does not match, 404.
+    lookup_value_regex = ID_PATTERN
+    parser_classes = [JSONParser, parsers.FormParser, parsers.MultiPartParser]
+
+    def perform_create(self, serializer):
+        self.save(serializer)
+
+    def perform_update(self, serializer):
+        self.save(serializer)
+
+    def save(self, serializer):
+        try:
+            with transaction.atomic():
+                serializer.save()
+        except DjangoValidationError as exc:
+            errors = as_serializer_error(exc)
+            # Django names errors about the whole row "__all__"; DRF clients expect
+            # its own key for them.
+            if NON_FIELD_ERRORS in errors:
+                errors[api_settings.NON_FIELD_ERRORS_KEY] = errors.pop(NON_FIELD_ERRORS)
+            raise ValidationError(errors) from exc
+
+
+class SourceViewSet(RegistryViewSet):
+    """Where facts come from (出处): articles, government pages, notices."""
+
+    queryset = Source.objects.all()
+    serializer_class = serializers.SourceSerializer
+    filterset_class = filters.SourceFilterSet
+    lookup_field = "key"
+    lookup_value_regex = KEY_PATTERN
+    ordering_fields = ["key", "title", "publisher", "published"]
+
+
+class SectorViewSet(RegistryViewSet):
+    """Sector tags (semiconductor equipment, new materials …)."""
+
+    queryset = Sector.objects.all()
+    serializer_class = serializers.SectorSerializer
+    filterset_class = filters.SectorFilterSet
+    lookup_field = "code"
+    lookup_value_regex = KEY_PATTERN
+    ordering_fields = ["code", "name_zh", "name_en"]
+
+
+class RegionViewSet(RegistryViewSet):
+    """Administrative divisions (行政区划) by GB/T 2260 code. A name alone never
+    identifies a region: 通州区 is 320612 (Nantong) and 110112 (Beijing)."""
+
+    queryset = Region.objects.select_related("parent", "successor", "source")
+    serializer_class = serializers.RegionSerializer
+    filterset_class = filters.RegionFilterSet
+    lookup_field = "code"
+    lookup_value_regex = r"[0-9]+"
+    ordering_fields = ["code", "level", "name_zh", "name_en", "valid_from"]
+
+
+class OrganisationViewSet(RegistryViewSet):
+    """Enterprises, universities, institutes, zones, parks and government bodies."""
+
+    queryset = Organisation.objects.select_related("source").prefetch_related(
+        "sectors",
+        "aliases",
+        Prefetch("locations", queryset=Location.objects.select_related("region", "within")),
+    )
+    serializer_class = serializers.OrganisationSerializer
+    filterset_class = filters.OrganisationFilterSet
+    lookup_field = "key"
+    lookup_value_regex = KEY_PATTERN
+    ordering_fields = ["key", "kind", "name_zh", "name_en", "created_at", "updated_at"]
+
+
+class LocationViewSet(RegistryViewSet):
+    """Where organisations are, over time. POST records a move; PUT/PATCH corrects a row."""
+
+    queryset = Location.objects.select_related("organisation", "region", "within", "source")
+    serializer_class = serializers.LocationSerializer
+    filterset_class = filters.LocationFilterSet
+    ordering_fields = ["organisation__key", "valid_from", "valid_to"]
+
+
+class PhaseViewSet(RegistryViewSet):
+    """Numbered phases (期) of parks and zones. `?organisation=` is the park."""
+
+    queryset = Phase.objects.select_related("park", "source")
+    serializer_class = serializers.PhaseSerializer
+    filterset_class = filters.PhaseFilterSet
+    ordering_fields = ["park__key", "number", "operation_start"]
+
+
+class OwnershipViewSet(RegistryViewSet):
+    """Who owns what share of whom."""
+
+    queryset = Ownership.objects.select_related("organisation", "owner", "source")
+    serializer_class = serializers.OwnershipSerializer
+    filterset_class = filters.OwnershipFilterSet
+    ordering_fields = ["organisation__key", "owner__key", "share_percent", "since"]
+
+
+class MilestoneViewSet(RegistryViewSet):
+    """Dated events in an organisation's life."""
+
+    queryset = Milestone.objects.select_related("organisation", "source")
+    serializer_class = serializers.MilestoneSerializer
+    filterset_class = filters.MilestoneFilterSet
+    ordering_fields = ["organisation__key", "date", "kind"]
+
+
+class CapacityViewSet(RegistryViewSet):
+    """Production capacities per product, as stated on a date."""
+
+    queryset = Capacity.objects.select_related("organisation", "source")
+    serializer_class = serializers.CapacitySerializer
+    filterset_class = filters.CapacityFilterSet
+    ordering_fields = ["organisation__key", "product_en", "as_of", "quantity"]
+
+
+class ContactViewSet(RegistryViewSet):
+    """People with a role at an organisation."""
+
+    queryset = Contact.objects.select_related("organisation", "source")
+    serializer_class = serializers.ContactSerializer
+    filterset_class = filters.ContactFilterSet
+    ordering_fields = ["organisation__key", "name_en", "name_zh", "valid_from"]
