@@ -91,10 +91,12 @@ def _move_subtree(region: Region, parent: Region | None, on: dt.date) -> None:
     open_links = RegionLink.objects.filter(valid_to__isnull=True, region__in=[region, *moved])
     previous = {link.region_id: link for link in open_links}
     open_links.update(valid_to=on)
+    # Only regions that were open get a new link: an abolished code below the moved
+    # region (320683 under Nantong) stays where it was when it ended.
     RegionLink.objects.bulk_create(
         RegionLink(region=r, parent=(parent if r.pk == region.pk else r.parent), path=(new_prefix if r.pk == region.pk else r.path),
-                   valid_from=on, source=previous[r.pk].source if r.pk in previous else None)
-        for r in [region, *moved]
+                   valid_from=on, source=previous[r.pk].source)
+        for r in [region, *moved] if r.pk in previous
     )
 
 

@@ -1,0 +1,73 @@
+"""Loading world files: check everything, then write everything, in one transaction.
+
+A load runs in two phases. The check phase validates the document against the JSON
+Schema and then asks every section for its semantic problems (unknown codes and
+keys, bad USCCs, overlapping periods …), writing nothing; if any is found, all of them
+are raised together as one WorldError. The load phase then writes section by section
+through the services; a write they or the database refuse also ends as a WorldError
+naming the entry, and the transaction leaves nothing behind.
+"""
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+
+from .context import LoadContext, Report
+from .errors import WorldError
+from .formats import read_document
+from .schema import schema_problems
+from .sections import ordered_sections, world_schema
+from .values import plain
+
+
+def load_world(document: dict, *, dry_run: bool = False) -> Report:
+    """Create or update what `document` (a parsed world file) describes.
+
+    Idempotent: loading the same document again reports every entry unchanged and
+    writes nothing. Raises WorldError (nothing written) if the document has problems.
+    With `dry_run`, everything is checked and counted, then rolled back.
+    """
+    return load_documents([("", document)], dry_run=dry_run)
+
+
+def load_file(path: Path | str, *, dry_run: bool = False) -> Report:
+    """Load a .yaml/.yml or .json world file."""
+    return load_files([path], dry_run=dry_run)
+
+
+def load_files(paths: Iterable[Path | str], *, dry_run: bool = False) -> Report:
+    """Load several files in one transaction, in order: a later file may refer to what an
+    earlier one defines; a problem in any file loads none of them."""
+    return load_documents([(str(path), read_document(path)) for path in paths], dry_run=dry_run)
+
+
+def load_documents(documents: Iterable[tuple[str, Any]], *, dry_run: bool = False) -> Report:
+    """Load (label, document) pairs in one transaction; problem paths start with the label."""
+    report = Report()
+    with transaction.atomic():
+        for label, document in documents:
+            try:
+                _load(document, LoadContext(report, label=label))
+            except WorldError as exc:
+                raise (exc.prefixed(label) if label else exc) from None
+        if dry_run:
+            transaction.set_rollback(True)
+    return report
+
+
+def _load(document: Any, ctx: LoadContext) -> None:
+    document = plain(document)
+    if not isinstance(document, dict):
+        raise WorldError([("", "a world file is a mapping: `kechuang: 1` followed by sections")])
+    problems = schema_problems(world_schema(), document)
+    if problems:
+        raise WorldError(problems)
+    sections = [section for section in ordered_sections() if section.name in document]
+    for section in sections:
+        section.check(document[section.name], ctx)
+    if ctx.problems:
+        raise WorldError(ctx.problems)
+    for section in sections:
+        section.load(document[section.name], ctx)
