@@ -12,74 +12,34 @@ of a past date, and a name search. Each timing is the median of several runs.
 """
 
 import argparse
-import os
+import datetime as dt
 import random
-import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-
-def timed(label, fn, repeat=7):
-    fn()  # warm the caches once
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        samples.append(time.perf_counter() - start)
-    median = statistics.median(samples)
-    print(f"  {label:<58} {median * 1000:9.1f} ms   (result {result})")
-    return median
+from common import fresh_database, once, timed
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--organisations", type=int, default=20000)
     args = parser.parse_args()
+    fresh_database("bench")
 
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "kechuang.settings"
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    url = os.environ["DATABASE_URL"]
-    if url.startswith("sqlite"):
-        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
-    else:
-        import psycopg
-
-        name = url.rsplit("/", 1)[1]
-        with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-    import django
-
-    django.setup()
-    import datetime as dt
-
-    from django.core.management import call_command
     from django.db import connection, transaction
 
     from kechuang.registry.divisions import load_divisions
     from kechuang.registry.models import Location, Organisation, Region
     from kechuang.registry.search import build_search_text
 
-    call_command("migrate", verbosity=0)
     print(f"database: {connection.vendor}; organisations: {args.organisations:,}")
 
-    start = time.perf_counter()
-    report = load_divisions(towns=["32"], provinces=["32"])
-    print(f"  {'load-divisions, Jiangsu with all towns (' + str(report.created) + ' regions)':<58} {(time.perf_counter() - start) * 1000:9.1f} ms")
-    start = time.perf_counter()
-    load_divisions(towns=["32"], provinces=["32"])
-    print(f"  {'load-divisions again (all unchanged)':<58} {(time.perf_counter() - start) * 1000:9.1f} ms")
+    once("load-divisions, Jiangsu with all its towns", lambda: load_divisions(towns=["32"], provinces=["32"]))
+    once("load-divisions again (all unchanged)", lambda: load_divisions(towns=["32"], provinces=["32"]))
 
     towns = list(Region.objects.filter(level="town").values_list("pk", flat=True))
     rng = random.Random(7)
     start = time.perf_counter()
-    with transaction.atomic():
+    with transaction.atomic():  # bulk set-up of the benchmark's data, not a product path
         batch = 5000
         for offset in range(0, args.organisations, batch):
             orgs = [
@@ -99,7 +59,7 @@ def main():
                 else:
                     locations.append(Location(organisation=org, region_id=rng.choice(towns), valid_from=dt.date(2010, 1, 1)))
             Location.objects.bulk_create(locations)
-    print(f"  {'bulk setup of the organisations (not a product path)':<58} {(time.perf_counter() - start) * 1000:9.1f} ms")
+    print(f"  set-up: {args.organisations:,} organisations in {time.perf_counter() - start:.0f} s")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")

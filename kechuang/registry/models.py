@@ -44,12 +44,23 @@ class SourcedModel(models.Model):
         abstract = True
 
 
+def in_force_on(date: dt.date) -> Q:
+    """Rows whose [valid_from, valid_to) span holds `date`; a null end is open."""
+    return (Q(valid_from__isnull=True) | Q(valid_from__lte=date)) & (Q(valid_to__isnull=True) | Q(valid_to__gt=date))
+
+
+def period_constraint(name: str) -> models.CheckConstraint:
+    """valid_to, when both ends are known, comes after valid_from."""
+    return models.CheckConstraint(
+        condition=Q(valid_from__isnull=True) | Q(valid_to__isnull=True) | Q(valid_to__gt=models.F("valid_from")),
+        name=name,
+    )
+
+
 class EffectiveQuerySet(models.QuerySet):
     def on(self, date: dt.date):
         """Links that hold on `date` (valid_from inclusive, valid_to exclusive)."""
-        return self.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=date)).filter(
-            Q(valid_to__isnull=True) | Q(valid_to__gt=date)
-        )
+        return self.filter(in_force_on(date))
 
     def current(self):
         return self.filter(valid_to__isnull=True)
@@ -67,12 +78,6 @@ class Effective(SourcedModel):
     class Meta:
         abstract = True
 
-    @classmethod
-    def period_constraint(cls, name: str) -> models.CheckConstraint:
-        return models.CheckConstraint(
-            condition=Q(valid_from__isnull=True) | Q(valid_to__isnull=True) | Q(valid_to__gt=models.F("valid_from")),
-            name=name,
-        )
 
 
 # --- places -----------------------------------------------------------------
@@ -98,9 +103,8 @@ class RegionQuerySet(models.QuerySet):
         return self.filter(links__in=RegionLink.objects.on(on).filter(path__startswith=path)).distinct()
 
     def valid_on(self, date: dt.date):
-        return self.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=date)).filter(
-            Q(valid_to__isnull=True) | Q(valid_to__gt=date)
-        )
+        """Codes in use on `date`."""
+        return self.filter(in_force_on(date))
 
 
 class Region(SourcedModel):
@@ -133,10 +137,7 @@ class Region(SourcedModel):
     class Meta:
         ordering = ["code"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(valid_from__isnull=True) | Q(valid_to__isnull=True) | Q(valid_to__gt=models.F("valid_from")),
-                name="region_valid_period",
-            ),
+            period_constraint("region_valid_period"),
         ]
 
     def __str__(self) -> str:
@@ -167,7 +168,7 @@ class RegionLink(Effective):
     class Meta:
         ordering = ["region__code", "valid_from"]
         constraints = [
-            Effective.period_constraint("regionlink_valid_period"),
+            period_constraint("regionlink_valid_period"),
             models.UniqueConstraint(fields=["region"], condition=Q(valid_to__isnull=True), name="regionlink_one_open"),
         ]
 
@@ -303,7 +304,7 @@ class Location(Effective):
     class Meta:
         ordering = ["organisation", "valid_from"]
         constraints = [
-            Effective.period_constraint("location_valid_period"),
+            period_constraint("location_valid_period"),
             models.UniqueConstraint(fields=["organisation"], condition=Q(valid_to__isnull=True), name="location_one_open"),
             models.CheckConstraint(condition=~Q(within=models.F("organisation")), name="location_not_within_itself"),
         ]
@@ -463,7 +464,7 @@ class Contact(Effective):
     class Meta:
         ordering = ["organisation", "name_en", "name_zh"]
         constraints = [
-            Effective.period_constraint("contact_valid_period"),
+            period_constraint("contact_valid_period"),
             models.CheckConstraint(condition=~Q(name_zh="") | ~Q(name_en=""), name="contact_has_a_name"),
         ]
 

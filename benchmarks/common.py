@@ -1,0 +1,54 @@
+"""Shared set-up for the benchmarks: a fresh database of their own, and a timer."""
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def fresh_database(name: str) -> None:
+    """Point Django at a new, empty database (var/<name>.sqlite3, or the PostgreSQL
+    DATABASE_URL given, dropped and recreated), migrate it, and set Django up."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'var' / f'{name}.sqlite3'}")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "kechuang.settings"
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    url = os.environ["DATABASE_URL"]
+    if url.startswith("sqlite"):
+        path = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    else:
+        import psycopg
+
+        base, database = url.rsplit("/", 1)
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
+            conn.execute(f'CREATE DATABASE "{database}"')
+
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def once(label: str, fn):
+    start = time.perf_counter()
+    result = fn()
+    print(f"  {label:<62} {(time.perf_counter() - start) * 1000:10.1f} ms")
+    return result
+
+
+def timed(label: str, fn, repeat: int = 7):
+    """Median of `repeat` runs after one warm-up run."""
+    fn()
+    samples, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        samples.append(time.perf_counter() - start)
+    print(f"  {label:<62} {statistics.median(samples) * 1000:10.1f} ms   (result {result})")
