@@ -39,5 +39,8 @@ run: demo static
 test: bootstrap
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+lint: bootstrap
+	$(BIN)/ruff check kechuang tests benchmarks
+
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -9,8 +9,8 @@ Everything goes through the same services as real data (the division import and 
 world-file loader), in one transaction.
 """
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import yaml
 from django.contrib.auth import get_user_model

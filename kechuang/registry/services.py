@@ -6,8 +6,10 @@ write several rows wrap them in one transaction (the world loader, the API).
 """
 
 import datetime as dt
+import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,12 +19,18 @@ from . import uscc as uscc_rules
 from .models import (
     CONTAINER_KINDS,
     Alias,
+    Capacity,
+    Contact,
     Location,
+    Milestone,
     Organisation,
     OrganisationKind,
+    Ownership,
+    Phase,
     Region,
     RegionLink,
     Sector,
+    Source,
 )
 from .search import organisation_search_text
 
@@ -233,7 +241,7 @@ def move_organisation(org: Organisation, region: Region, *, within: Organisation
 def check_no_overlap(spans: list[tuple[dt.date | None, dt.date | None]], field: str) -> None:
     """Effective-dated links of one thing must not overlap (valid_to is exclusive)."""
     ordered = sorted(spans, key=lambda s: s[0] or dt.date.min)
-    for (start_a, end_a), (start_b, _) in zip(ordered, ordered[1:]):
+    for (start_a, end_a), (start_b, _) in itertools.pairwise(ordered):
         if end_a is None or start_b is None or end_a > start_b:
             raise RegistryError(field, f"periods overlap: one from {start_a or 'the start'} to {end_a or 'now'}, "
                                        f"another from {start_b or 'the start'}")
@@ -275,10 +283,6 @@ def sync_children(queryset, specs: list[dict], key_fields: tuple[str, ...], buil
 # Each function creates a row (`row=None`) or changes the given one, checks the rule
 # it names with a field-level RegistryError, then lets `full_clean()` check every field
 # and database constraint, so a client's mistake is a 400 and never an IntegrityError.
-
-# Imported here rather than at the top so this section can be appended without
-# touching the functions above; fold into the top import when convenient.
-from .models import Capacity, Contact, Milestone, Ownership, Phase, Source  # noqa: E402
 
 
 def _save_row(row: Model, fields: dict[str, Any]) -> tuple[Model, str]:

@@ -31,7 +31,7 @@ class USCCCheck:
 
 def gb11714_check_char(identifier8: str) -> str:
     """Check character of a GB 11714 organisation code over its first eight characters."""
-    total = sum(int(ch, 36) * weight for ch, weight in zip(identifier8, _GB11714_WEIGHTS))
+    total = sum(int(ch, 36) * weight for ch, weight in zip(identifier8, _GB11714_WEIGHTS, strict=True))
     c = 11 - total % 11
     return {10: "X", 11: "0"}.get(c, str(c))
 

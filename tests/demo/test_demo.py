@@ -11,7 +11,14 @@ from kechuang.demo.builder import build_demo, tongzhou_towns
 from kechuang.demo.synthetic import synthetic_world
 from kechuang.registry import uscc
 from kechuang.registry.models import (
-    Capacity, Contact, Location, Milestone, Organisation, Ownership, Phase, Region,
+    Capacity,
+    Contact,
+    Location,
+    Milestone,
+    Organisation,
+    Ownership,
+    Phase,
+    Region,
 )
 
 ARTICLE = "tongzhou-innovation-2023-09-04"

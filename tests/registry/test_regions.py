@@ -6,7 +6,14 @@ import pytest
 
 from kechuang.registry.divisions import english_name, load_divisions
 from kechuang.registry.models import Organisation, Region, RegionLink
-from kechuang.registry.services import AmbiguousRegion, RegistryError, find_region, move_organisation, save_organisation, save_region
+from kechuang.registry.services import (
+    AmbiguousRegion,
+    RegistryError,
+    find_region,
+    move_organisation,
+    save_organisation,
+    save_region,
+)
 
 pytestmark = pytest.mark.django_db
 

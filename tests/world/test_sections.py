@@ -103,7 +103,7 @@ def test_a_section_after_an_unknown_one_is_a_configuration_error():
 
 
 def _load_twice_the_same_sector(entries, ctx):
-    for i, entry in enumerate(entries):
+    for i in range(len(entries)):
         with ctx.writing(at("clash", i)):
             Sector.objects.create(code="dup", name_zh="重复", name_en="Duplicate")
 
