@@ -6,6 +6,18 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 WORKERS ?= 3
+# Tests run in parallel, one process per core (pytest-xdist); `make test PYTEST_ARGS=` runs them serially.
+PYTEST_ARGS ?= -n auto
+
+# The secret key of `make run` and its steps: SECRET_KEY or SECRET_KEY_FILE when the
+# environment sets one; otherwise a random key generated once into var/secret_key
+# (var/ is git-ignored; `make clean` deletes it with the database). `make test` needs
+# none: the suite runs in development mode (tests/settings.py).
+ifeq ($(origin SECRET_KEY)$(origin SECRET_KEY_FILE),undefinedundefined)
+KEY_FILE := var/secret_key
+KEY_ENV  := SECRET_KEY_FILE=$(CURDIR)/$(KEY_FILE)
+endif
+KECHUANG := $(KEY_ENV) $(BIN)/kechuang
 
 .PHONY: run test bootstrap serve demo migrate static lint clean
 
@@ -17,23 +29,32 @@ $(STAMP): pyproject.toml constraints.txt
 
 bootstrap: $(STAMP)
 
-migrate: bootstrap
+var/secret_key:
 	@mkdir -p var
-	$(BIN)/kechuang migrate --no-input
+	@umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))' > $@.new && mv $@.new $@
+	@echo "generated a secret key into $@ (kept for later runs; never commit it)"
 
-static: bootstrap
-	$(BIN)/kechuang collectstatic --no-input --verbosity 0
+migrate: bootstrap $(KEY_FILE)
+	@mkdir -p var
+	$(KECHUANG) migrate --no-input
+
+static: bootstrap $(KEY_FILE)
+	$(KECHUANG) collectstatic --no-input --verbosity 0
 
 demo: migrate
-	$(BIN)/kechuang demo --if-empty
+	$(KECHUANG) demo --if-empty
 
 run: demo static
 	@echo ""
 	@echo "  kechuang is serving on http://$(HOST):$(PORT)/"
 	@echo "  API: http://$(HOST):$(PORT)/api/v1/   docs: http://$(HOST):$(PORT)/api/docs/"
-	@echo "  demo login: demo / kechuang-demo (bureau staff; admin at /admin/)"
+	@echo "  demo logins, all with the password kechuang-demo:"
+	@echo "    demo        superuser (admin at /admin/)"
+	@echo "    bureau      bureau admin, Tongzhou 320612      analyst     analyst, Tongzhou 320612"
+	@echo "    zone        manager of the high-tech zone      park        manager of Hengli (Nantong) Industrial Park"
+	@echo "    zhongkeyi   enterprise user of Zhongkeyi        reviewer    expert reviewer"
 	@echo ""
-	$(BIN)/gunicorn kechuang.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) \
+	$(KEY_ENV) $(BIN)/gunicorn kechuang.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) \
 	    --access-logfile - --error-logfile -
 
 test: bootstrap

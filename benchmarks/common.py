@@ -15,6 +15,7 @@ def fresh_database(name: str) -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'var' / f'{name}.sqlite3'}")
     os.environ["DJANGO_SETTINGS_MODULE"] = "kechuang.settings"
+    os.environ.setdefault("KECHUANG_ENV", "development")  # a throw-away database: the development key will do
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     url = os.environ["DATABASE_URL"]
     if url.startswith("sqlite"):

@@ -2,8 +2,10 @@
 
 DATABASE_URL        default sqlite:///<KECHUANG_DATA_DIR>/kechuang.sqlite3
 KECHUANG_DATA_DIR   default ./var (SQLite file, uploaded files)
-SECRET_KEY          required when DEBUG is off
+KECHUANG_ENV        "production" (default) or "development" (allows the fixed development key)
+SECRET_KEY          required outside development; or SECRET_KEY_FILE, a file holding it
 DEBUG               "1" to turn on Django's debug pages (never in production)
+HTTPS               "1" behind a TLS-terminating proxy: secure cookies, HSTS, redirect to https
 ALLOWED_HOSTS       comma-separated, default "127.0.0.1,localhost"
 CSRF_TRUSTED_ORIGINS comma-separated origins behind a reverse proxy
 LOG_LEVEL           default INFO
@@ -11,9 +13,11 @@ LOG_FORMAT          "json" (default) or "text"
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -29,12 +33,45 @@ def _list(name: str, default: str) -> list[str]:
 
 
 DEBUG = _flag("DEBUG")
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if os.environ.get("KECHUANG_ENV", "development") == "production":
-        raise ImproperlyConfigured("SECRET_KEY must be set in production")
-    # Development and tests only: a fixed key keeps sessions valid across restarts.
-    SECRET_KEY = "kechuang-development-key-not-for-production"
+
+# Anything but an explicit "development" is production: a server that forgot to say
+# which it is gets the strict behaviour, never the development key.
+KECHUANG_ENV = os.environ.get("KECHUANG_ENV", "production")
+if KECHUANG_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(f"KECHUANG_ENV is {KECHUANG_ENV!r}; set it to 'production' or 'development'")
+DEVELOPMENT_SECRET_KEY = "kechuang-development-key-not-for-production"
+
+
+def _secret_key() -> str:
+    key = os.environ.get("SECRET_KEY", "")
+    key_file = os.environ.get("SECRET_KEY_FILE", "")
+    if key and key_file:
+        raise ImproperlyConfigured("set SECRET_KEY or SECRET_KEY_FILE, not both")
+    if key_file:
+        try:
+            key = Path(key_file).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise ImproperlyConfigured(f"SECRET_KEY_FILE={key_file} cannot be read: {error.strerror}") from None
+        if not key:
+            raise ImproperlyConfigured(f"SECRET_KEY_FILE={key_file} is empty")
+    if KECHUANG_ENV == "development":
+        # A developer's machine and the test suite: a fixed key keeps sessions valid across restarts.
+        return key or DEVELOPMENT_SECRET_KEY
+    if key == DEVELOPMENT_SECRET_KEY:
+        raise ImproperlyConfigured("SECRET_KEY is the published development key; generate a key of your own")
+    if not key:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Django signs sessions and other tamper-proof values with it, "
+            "so it has no default outside development. Generate one with\n"
+            "    python3 -c 'import secrets; print(secrets.token_urlsafe(50))' > /etc/kechuang/secret_key\n"
+            "and start kechuang with SECRET_KEY_FILE=/etc/kechuang/secret_key (or SECRET_KEY=<the key>). "
+            "On a developer's machine, KECHUANG_ENV=development uses a fixed development key instead; "
+            "`make run` generates var/secret_key by itself."
+        )
+    return key
+
+
+SECRET_KEY = _secret_key()
 
 ALLOWED_HOSTS = _list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = _list("CSRF_TRUSTED_ORIGINS", "")
@@ -49,12 +86,17 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "axes",
+    "csp",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "simple_history",
     "kechuang.registry",
     "kechuang.world",
     "kechuang.demo",
+    "kechuang.accounts",
 ]
 
 MIDDLEWARE = [
@@ -65,8 +107,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Records the user and the interface (api, admin, web) of every change (docs/audit.md).
+    "kechuang.audit.middleware.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Turns a login refused by django-axes into a 429 page; axes asks to be last.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kechuang.urls"
@@ -140,9 +187,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "kechuang.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_PERMISSION_CLASSES": ["kechuang.api.StaffWritesOthersRead"],
+    # Token first: a request without credentials is answered 401 with
+    # "WWW-Authenticate: Token" (Basic first would pop up the browser's login box).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "kechuang.accounts.authentication.BasicAuthentication",
     ],
     "EXCEPTION_HANDLER": "kechuang.api.exception_handler",
 }
@@ -155,17 +205,80 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Redoc's perfect-scrollbar injects a stylesheet without the CSP nonce; without it
+    # the side menu would not scroll. Native scrollbars need no stylesheet.
+    "REDOC_UI_SETTINGS": {"nativeScrollbars": True},
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-if not DEBUG:
-    SESSION_COOKIE_HTTPONLY = True
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    X_FRAME_OPTIONS = "DENY"
-    if _flag("HTTPS"):
-        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-        SESSION_COOKIE_SECURE = True
-        CSRF_COOKIE_SECURE = True
+# --- Passwords, login lockout, sessions (docs/operations.md, "Security") ---------------
+
+# Argon2id first; the others stay so that a hash made before it still verifies (and is
+# rehashed with Argon2 at that user's next login).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# django-axes refuses a login before any password is checked once the same username
+# has failed AXES_FAILURE_LIMIT times from the same address: the admin login, HTTP
+# Basic on the API and the token endpoint alike. Unlock: `kechuang axes_reset_username USER`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=30)
+# Username and address together: a stranger guessing at a name locks out only himself,
+# not the bureau clerk who owns it.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "kechuang.accounts.lockout.client_address"
+AXES_COOLOFF_MESSAGE = (
+    "登录失败次数过多，账户已暂时锁定。 Account locked: too many failed logins. "
+    "Try again in 30 minutes, or ask a bureau administrator to unlock it."
+)
+#: Reverse proxies in front of kechuang, each appending to X-Forwarded-For; the
+#: address the nearest one saw is the client's (nginx: $proxy_add_x_forwarded_for).
+PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "1" if _flag("HTTPS") else "0"))
+
+SESSION_COOKIE_AGE = 8 * 60 * 60  # a working day; then log in again
+SESSION_COOKIE_HTTPONLY = True
+
+# --- Response headers ----------------------------------------------------------------
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"  # URLs name enterprises; other sites never see them
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# No inline script or style runs unless it carries this response's nonce
+# (`nonce="{{ request.csp_nonce }}"`); nothing is loaded from another origin.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],  # Swagger UI's icons are data: URLs in its CSS
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+if _flag("HTTPS"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer asks over plain HTTP
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # HSTS preload is the decision of whoever owns the registrable domain (a bureau
+    # runs kechuang on a subdomain of its government's), made at hstspreload.org.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 LOGGING = {
     "version": 1,

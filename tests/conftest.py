@@ -17,7 +17,9 @@ def plain_static_files(settings):
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # The production hasher is slow on purpose; tests log users in hundreds of times.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The real hashers stay listed, so passwords set outside a test (the module-wide
+    # demo world) still verify.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
 
 
 @pytest.fixture
@@ -27,6 +29,8 @@ def staff_user(django_user_model):
 
 @pytest.fixture
 def staff_client(client, staff_user):
+    # force_login() checks no password. A test that does must hand django-axes a request:
+    # client.login(request=HttpRequest(), username=…, password=…).
     client.force_login(staff_user)
     return client
 

@@ -16,6 +16,8 @@ import yaml
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from kechuang.accounts.models import Role
+from kechuang.accounts.services import grant_role
 from kechuang.registry.divisions import load_divisions
 from kechuang.registry.models import Organisation, Region, RegionLevel
 from kechuang.world.loader import load_world
@@ -28,6 +30,16 @@ ZONE_KEY = "nantong-high-tech-zone"
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "kechuang-demo"
 
+#: One demo login per role, all with DEMO_PASSWORD: (username, role, scope, description).
+DEMO_ROLES = [
+    ("bureau", Role.BUREAU_ADMIN, TONGZHOU, "bureau admin, Tongzhou 320612 and below"),
+    ("analyst", Role.ANALYST, TONGZHOU, "analyst, Tongzhou (reads, changes nothing)"),
+    ("zone", Role.PARK_MANAGER, ZONE_KEY, "manager of the Nantong high-tech zone"),
+    ("park", Role.PARK_MANAGER, "hengli-nantong-industrial-park", "manager of Hengli (Nantong) Industrial Park"),
+    ("zhongkeyi", Role.ENTERPRISE_USER, "zhongkeyi-nantong", "enterprise user of Zhongkeyi (Nantong)"),
+    ("reviewer", Role.REVIEWER, None, "expert reviewer (assigned applications only)"),
+]
+
 
 def demo_present() -> bool:
     return Organisation.objects.exists()
@@ -38,17 +50,35 @@ def tongzhou_towns() -> list[tuple[str, str, str]]:
     return [(t.code, t.name_zh, t.name_en) for t in towns]
 
 
-@transaction.atomic
 def build_demo() -> Iterator[str]:
-    report = load_divisions(towns=["3206"])
-    yield f"divisions: {report}"
-    document = yaml.safe_load(WORLD_FILE.read_text(encoding="utf-8"))
-    yield f"seed article world: {load_world(document)}"
-    towns = tongzhou_towns()
-    if not towns:
-        raise RuntimeError("Tongzhou has no towns: the division data did not load its streets")
-    yield f"synthetic organisations: {load_world(synthetic_world(towns, ZONE_KEY))}"
-    yield ensure_demo_user()
+    """Everything in one transaction: a failure leaves nothing behind. (A decorator would
+    only wrap the creation of this generator, not its work.)"""
+    with transaction.atomic():
+        report = load_divisions(towns=["3206"])
+        yield f"divisions: {report}"
+        document = yaml.safe_load(WORLD_FILE.read_text(encoding="utf-8"))
+        yield f"seed article world: {load_world(document)}"
+        towns = tongzhou_towns()
+        if not towns:
+            raise RuntimeError("Tongzhou has no towns: the division data did not load its streets")
+        yield f"synthetic organisations: {load_world(synthetic_world(towns, ZONE_KEY))}"
+        yield ensure_demo_user()
+        yield from ensure_role_users()
+
+
+def ensure_role_users() -> Iterator[str]:
+    """A login for each role, so every workspace can be tried. Passwords are set only
+    when a user is created."""
+    User = get_user_model()
+    for username, role, scope, description in DEMO_ROLES:
+        user, created = User.objects.get_or_create(username=username, defaults={"first_name": description})
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        region = Region.objects.get(code=scope) if scope and scope.isdigit() else None
+        organisation = Organisation.objects.get(key=scope) if scope and not scope.isdigit() else None
+        grant_role(user, role, by=None, region=region, organisation=organisation)
+        yield f"user {username}: {description}"
 
 
 def ensure_demo_user() -> str:

@@ -1,8 +1,11 @@
 """Django admin for the registry. Edits in the admin go through the services where a
-rule spans rows (USCC check, search text); plain fields save directly."""
+rule spans rows (USCC check, search text); plain fields save directly. Every table has
+a History page, and its historical table is listed read-only (docs/audit.md)."""
 
 from django.contrib import admin
 from django.db.models import URLField
+
+from kechuang.audit.admin import AuditedAdmin, register_history
 
 from . import models, services
 
@@ -49,14 +52,14 @@ class ContactInline(SourcedInline):
 
 
 @admin.register(models.Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(AuditedAdmin):
     formfield_overrides = URL_FIELDS
     list_display = ["key", "title", "publisher", "published"]
     search_fields = ["key", "title", "url"]
 
 
 @admin.register(models.Sector)
-class SectorAdmin(admin.ModelAdmin):
+class SectorAdmin(AuditedAdmin):
     list_display = ["code", "name_zh", "name_en"]
     search_fields = ["code", "name_zh", "name_en"]
 
@@ -70,7 +73,7 @@ class RegionLinkInline(admin.TabularInline):
 
 
 @admin.register(models.Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(AuditedAdmin):
     list_display = ["code", "name_zh", "name_en", "level", "parent", "valid_from", "valid_to"]
     list_filter = ["level", "statistical_only"]
     search_fields = ["code", "name_zh", "name_en"]
@@ -87,7 +90,7 @@ class RegionAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(AuditedAdmin):
     formfield_overrides = URL_FIELDS
     list_display = ["key", "name_zh", "name_en", "kind", "uscc", "above_designated_size", "synthetic"]
     list_filter = ["kind", "above_designated_size", "synthetic", "sectors"]
@@ -116,7 +119,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Location)
-class LocationAdmin(admin.ModelAdmin):
+class LocationAdmin(AuditedAdmin):
     list_display = ["organisation", "region", "within", "valid_from", "valid_to", "source"]
     list_filter = ["region__level"]
     search_fields = ["organisation__name_zh", "organisation__name_en", "region__code", "region__name_zh"]
@@ -125,7 +128,7 @@ class LocationAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Ownership)
-class OwnershipAdmin(admin.ModelAdmin):
+class OwnershipAdmin(AuditedAdmin):
     list_display = ["organisation", "owner", "share_percent", "since", "until"]
     search_fields = ["organisation__name_zh", "organisation__name_en", "owner__name_zh", "owner__name_en"]
     autocomplete_fields = ["organisation", "owner", "source"]
@@ -133,7 +136,7 @@ class OwnershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Phase)
-class PhaseAdmin(admin.ModelAdmin):
+class PhaseAdmin(AuditedAdmin):
     list_display = ["park", "number", "status", "construction_start", "operation_start"]
     list_filter = ["status"]
     autocomplete_fields = ["park", "source"]
@@ -141,7 +144,7 @@ class PhaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Milestone)
-class MilestoneAdmin(admin.ModelAdmin):
+class MilestoneAdmin(AuditedAdmin):
     list_display = ["organisation", "date", "date_precision", "kind", "text_en"]
     list_filter = ["kind"]
     search_fields = ["organisation__name_zh", "organisation__name_en", "text_zh", "text_en"]
@@ -150,7 +153,7 @@ class MilestoneAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Capacity)
-class CapacityAdmin(admin.ModelAdmin):
+class CapacityAdmin(AuditedAdmin):
     list_display = ["organisation", "product_en", "quantity", "unit", "per", "as_of"]
     search_fields = ["organisation__name_zh", "organisation__name_en", "product_zh", "product_en"]
     autocomplete_fields = ["organisation", "source"]
@@ -158,7 +161,7 @@ class CapacityAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(AuditedAdmin):
     list_display = ["name_zh", "name_en", "role_en", "organisation", "valid_from", "valid_to"]
     search_fields = ["name_zh", "name_en", "organisation__name_zh", "organisation__name_en"]
     autocomplete_fields = ["organisation", "source"]
@@ -166,7 +169,7 @@ class ContactAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Alias)
-class AliasAdmin(admin.ModelAdmin):
+class AliasAdmin(AuditedAdmin):
     list_display = ["name", "kind", "organisation", "valid_to"]
     list_filter = ["kind"]
     search_fields = ["name", "organisation__name_zh", "organisation__name_en"]
@@ -181,3 +184,9 @@ class AliasAdmin(admin.ModelAdmin):
         key = obj.organisation.key
         super().delete_model(request, obj)
         services.save_organisation(key)
+
+
+register_history(admin.site, [
+    models.Source, models.Sector, models.Region, models.RegionLink, models.Organisation, models.Alias,
+    models.Location, models.Ownership, models.Phase, models.Milestone, models.Capacity, models.Contact,
+])

@@ -10,7 +10,8 @@ The files carry today's divisions only. What changed before (通州市 320683 be
 with a source for every row.
 
 This module is the import service for divisions: it writes regions in bulk (a few
-statements for 3,000 regions, not one per row), idempotently.
+statements for 3,000 regions, not one per row), idempotently, each row with its
+history record (interface `import`, docs/audit.md).
 """
 
 import csv
@@ -23,8 +24,10 @@ from django.conf import settings
 from django.db import transaction
 from pypinyin import Style, lazy_pinyin
 
+from kechuang import audit
+
 from .models import Region, RegionLevel, RegionLink, Source
-from .services import RegistryError
+from .services import RegistryError, save_source
 
 HISTORY_FILE = Path(__file__).parent / "data" / "division-history.csv"
 
@@ -174,7 +177,6 @@ class LoadReport:
 _FIELDS = ("level", "name_zh", "name_en", "statistical_only")
 
 
-@transaction.atomic
 def load_divisions(directory: Path | None = None, towns: list[str] = (), history: bool = True,
                    provinces: list[str] = ()) -> LoadReport:
     """Create or update the region tree from the division files (and the history file).
@@ -183,7 +185,13 @@ def load_divisions(directory: Path | None = None, towns: list[str] = (), history
     region's parent never moves here: a re-drawn tree is recorded with
     `services.save_region`, which keeps the old link.
     """
-    rows = read_divisions(directory or default_directory(), towns, provinces)
+    directory = directory or default_directory()
+    with transaction.atomic(), audit.importing(f"division list {directory}"):
+        return _load_divisions(directory, towns, history, provinces)
+
+
+def _load_divisions(directory: Path, towns: list[str], history: bool, provinces: list[str]) -> LoadReport:
+    rows = read_divisions(directory, towns, provinces)
     sources = {SOURCE_KEY: _source(SOURCE_KEY, SOURCE)}
     if history:
         past, cited = read_history()
@@ -212,7 +220,9 @@ def load_divisions(directory: Path | None = None, towns: list[str] = (), history
             by_code[row.code] = region
             report.created += 1
             continue
-        if any(getattr(region, k) != v for k, v in values.items()):
+        # The source is compared by id: reading region.source would cost a query per region.
+        if any((region.source_id != (v.pk if v else None)) if k == "source" else getattr(region, k) != v
+               for k, v in values.items()):
             for k, v in values.items():
                 setattr(region, k, v)
             changed.append(region)
@@ -221,10 +231,10 @@ def load_divisions(directory: Path | None = None, towns: list[str] = (), history
             report.unchanged += 1
     # Level by level, so that each parent has its primary key before its children are inserted.
     for level in (RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.DISTRICT, RegionLevel.TOWN):
-        Region.objects.bulk_create([r for r in new_regions if r.level == level], batch_size=2000)
-    if changed:
-        Region.objects.bulk_update(changed, [*_FIELDS, "valid_from", "valid_to", "source"], batch_size=2000)
-    RegionLink.objects.bulk_create(
+        audit.bulk_create(Region, [r for r in new_regions if r.level == level], batch_size=2000)
+    audit.bulk_update(Region, changed, [*_FIELDS, "valid_from", "valid_to", "source"], batch_size=2000)
+    audit.bulk_create(
+        RegionLink,
         [RegionLink(region=r, parent=r.parent, path=r.path, valid_from=r.valid_from, valid_to=r.valid_to, source=r.source)
          for r in new_regions],
         batch_size=2000,
@@ -234,8 +244,9 @@ def load_divisions(directory: Path | None = None, towns: list[str] = (), history
 
 
 def _source(key: str, spec: dict) -> Source:
-    source, _ = Source.objects.update_or_create(key=key, defaults=spec)
-    return source
+    # The service, not update_or_create: that saves (and records a change) even when
+    # nothing differs, and a second load must write nothing.
+    return save_source(key, **spec)[0]
 
 
 def _merge_history(rows: list[DivisionRow], past: list[DivisionRow]) -> list[DivisionRow]:
@@ -259,10 +270,13 @@ def _parents_first(rows: list[DivisionRow]) -> list[DivisionRow]:
 
 
 def _link_successors(rows: list[DivisionRow], by_code: dict[str, Region]) -> None:
+    changed = []
     for row in rows:
         if row.successor:
             region, successor = by_code[row.code], by_code.get(row.successor)
             if successor is None:
                 raise RegistryError("successor", f"region {row.code}: successor {row.successor} is not known")
             if region.successor_id != successor.pk:
-                Region.objects.filter(pk=region.pk).update(successor=successor)
+                region.successor = successor
+                changed.append(region)
+    audit.bulk_update(Region, changed, ["successor"])

@@ -7,13 +7,16 @@ current structure is the set of open-ended links. `valid_to` is exclusive: a lin
 that ends on 2009-07-02 no longer holds on that day.
 
 Rows are written only by `services.py`; these classes hold the tables, the
-constraints the database enforces, and read-only query helpers.
+constraints the database enforces, and read-only query helpers. Every table keeps its
+history (`history = History()`, docs/audit.md).
 """
 
 import datetime as dt
 
 from django.db import models
 from django.db.models import Q
+
+from kechuang.audit import History
 
 from .dates import Precision, to_partial
 
@@ -27,6 +30,7 @@ class Source(models.Model):
     publisher = models.CharField(max_length=200, blank=True)
     published = models.DateField(null=True, blank=True)
     note = models.TextField(blank=True)
+    history = History()
 
     class Meta:
         ordering = ["key"]
@@ -133,6 +137,7 @@ class Region(SourcedModel):
     )
 
     objects = RegionQuerySet.as_manager()
+    history = History()
 
     class Meta:
         ordering = ["code"]
@@ -164,6 +169,7 @@ class RegionLink(Effective):
     region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="links")
     parent = models.ForeignKey(Region, null=True, blank=True, on_delete=models.PROTECT, related_name="child_links")
     path = models.CharField(max_length=120, db_index=True)
+    history = History()
 
     class Meta:
         ordering = ["region__code", "valid_from"]
@@ -198,6 +204,7 @@ class Sector(models.Model):
     code = models.SlugField(max_length=60, unique=True)
     name_zh = models.CharField(max_length=100)
     name_en = models.CharField(max_length=200)
+    history = History()
 
     class Meta:
         ordering = ["code"]
@@ -253,6 +260,8 @@ class Organisation(SourcedModel):
     search_text = models.TextField(blank=True, editable=False)
 
     objects = OrganisationQuerySet.as_manager()
+    # search_text is rebuilt from the names and aliases, which are recorded themselves.
+    history = History(excluded_fields=["search_text"], m2m_fields=["sectors"])
 
     class Meta:
         ordering = ["key"]
@@ -279,6 +288,7 @@ class Alias(SourcedModel):
     name = models.CharField(max_length=300)
     kind = models.CharField(max_length=10, choices=AliasKind.choices, default=AliasKind.SHORT)
     valid_to = models.DateField(null=True, blank=True, help_text="For a former name: when it stopped being used.")
+    history = History()
 
     class Meta:
         ordering = ["organisation", "name"]
@@ -300,6 +310,7 @@ class Location(Effective):
     )
     valid_from_precision = models.CharField(max_length=5, choices=Precision.choices, default=Precision.DAY)
     address = models.CharField(max_length=300, blank=True)
+    history = History()
 
     class Meta:
         ordering = ["organisation", "valid_from"]
@@ -339,6 +350,7 @@ class Ownership(SourcedModel):
     since = models.DateField(null=True, blank=True)
     until = models.DateField(null=True, blank=True)
     note = models.TextField(blank=True)
+    history = History()
 
     class Meta:
         ordering = ["organisation", "-share_percent"]
@@ -382,6 +394,7 @@ class Phase(SourcedModel):
     )
     operation_start_precision = models.CharField(max_length=5, choices=Precision.choices, default=Precision.DAY)
     note = models.TextField(blank=True)
+    history = History()
 
     class Meta:
         ordering = ["park", "number"]
@@ -412,6 +425,7 @@ class Milestone(SourcedModel):
     kind = models.CharField(max_length=20, choices=MilestoneKind.choices)
     text_zh = models.TextField(blank=True)
     text_en = models.TextField(blank=True)
+    history = History()
 
     class Meta:
         ordering = ["organisation", "date"]
@@ -437,6 +451,7 @@ class Capacity(SourcedModel):
     unit = models.CharField(max_length=30, help_text="units, t, sets, wafers …")
     per = models.CharField(max_length=10, default="year", choices=[("year", "year"), ("month", "month"), ("day", "day")])
     as_of = models.DateField()
+    history = History()
 
     class Meta:
         ordering = ["organisation", "product_en", "-as_of"]
@@ -460,6 +475,7 @@ class Contact(Effective):
     role_en = models.CharField(max_length=200, blank=True)
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
+    history = History()
 
     class Meta:
         ordering = ["organisation", "name_en", "name_zh"]

@@ -3,6 +3,10 @@
 Each function checks the rule it is responsible for and raises `RegistryError`
 (a Django ValidationError naming the field) when the input breaks it. Callers that
 write several rows wrap them in one transaction (the world loader, the API).
+
+Every row written is recorded in its table's history (docs/audit.md): single rows by
+their save and delete; rows written in bulk through `audit.bulk_create` and
+`audit.bulk_update`, never the queryset's own bulk methods or `.update()`.
 """
 
 import datetime as dt
@@ -14,6 +18,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model
+
+from kechuang import audit
 
 from . import uscc as uscc_rules
 from .models import (
@@ -82,7 +88,12 @@ def save_region(code: str, *, level: str, name_zh: str, name_en: str = "", paren
         changed = True
     if changed:
         region.save()
-        RegionLink.objects.filter(region=region, valid_to__isnull=True).update(source=source)
+        source_id = source.pk if source else None
+        relinked = [link for link in RegionLink.objects.filter(region=region, valid_to__isnull=True)
+                    if link.source_id != source_id]
+        for link in relinked:
+            link.source = source
+        audit.bulk_update(RegionLink, relinked, ["source"])
         return region, "updated"
     return region, "unchanged"
 
@@ -95,17 +106,19 @@ def _move_subtree(region: Region, parent: Region | None, on: dt.date) -> None:
     moved = list(Region.objects.filter(path__startswith=old_prefix).exclude(pk=region.pk))
     for child in moved:
         child.path = new_prefix + child.path[len(old_prefix):]
-    Region.objects.bulk_update(moved, ["path"])
-    open_links = RegionLink.objects.filter(valid_to__isnull=True, region__in=[region, *moved])
+    audit.bulk_update(Region, moved, ["path"])
+    open_links = list(RegionLink.objects.filter(valid_to__isnull=True, region__in=[region, *moved]))
     previous = {link.region_id: link for link in open_links}
-    open_links.update(valid_to=on)
+    for link in open_links:
+        link.valid_to = on
+    audit.bulk_update(RegionLink, open_links, ["valid_to"])
     # Only regions that were open get a new link: an abolished code below the moved
     # region (320683 under Nantong) stays where it was when it ended.
-    RegionLink.objects.bulk_create(
+    audit.bulk_create(RegionLink, [
         RegionLink(region=r, parent=(parent if r.pk == region.pk else r.parent), path=(new_prefix if r.pk == region.pk else r.path),
                    valid_from=on, source=previous[r.pk].source)
         for r in [region, *moved] if r.pk in previous
-    )
+    ])
 
 
 def find_region(name_or_code: str, within: str | None = None, on: dt.date | None = None) -> Region:
@@ -192,22 +205,30 @@ def save_organisation(key: str, *, legacy_uscc: bool = False, sectors: Iterable[
         status = "updated"
     if not (org.name_zh or org.name_en):
         raise RegistryError("name_zh", "an organisation needs a Chinese or an English name")
-    if status != "unchanged":
-        org.save()
-    if sectors is not None:
-        wanted = set(sectors)
-        known = {s.code: s for s in Sector.objects.filter(code__in=wanted)}
-        missing = wanted - known.keys()
-        if missing:
-            raise RegistryError("sectors", f"unknown sector code(s): {', '.join(sorted(missing))}")
-        if set(org.sectors.values_list("code", flat=True)) != wanted:
-            org.sectors.set(known.values())
-            status = "updated" if status == "unchanged" else status
+    own_change = status != "unchanged"
+    # One history record for the row and its sectors together, not one per statement.
+    with audit.unrecorded(org):
+        if own_change:
+            org.save()
+        if sectors is not None:
+            wanted = set(sectors)
+            known = {s.code: s for s in Sector.objects.filter(code__in=wanted)}
+            missing = wanted - known.keys()
+            if missing:
+                raise RegistryError("sectors", f"unknown sector code(s): {', '.join(sorted(missing))}")
+            if set(org.sectors.values_list("code", flat=True)) != wanted:
+                org.sectors.set(known.values())
+                status = "updated" if status == "unchanged" else status
+                own_change = True
+    if own_change:
+        audit.record(org, "+" if status == "created" else "~")
     if aliases is not None:
         if sync_children(org.aliases.all(), list(aliases), ("name",), lambda spec: Alias(organisation=org, **spec)):
             status = "updated" if status == "unchanged" else status
     search_text = organisation_search_text(org)
     if org.search_text != search_text:
+        # Not a recorded change: search_text is derived from the names and aliases,
+        # which are recorded, and left out of the history (models.Organisation).
         Organisation.objects.filter(pk=org.pk).update(search_text=search_text)
         org.search_text = search_text
     return org, status
@@ -264,6 +285,8 @@ def sync_children(queryset, specs: list[dict], key_fields: tuple[str, ...], buil
     # caller's to check on the whole set; here each row's fields are checked.
     stale = [row.pk for key, row in existing.items() if key not in wanted]
     if stale:
+        # A queryset delete still sends a post_delete per row while the model has a
+        # history, so each stale row's deletion is recorded.
         queryset.model.objects.filter(pk__in=stale).delete()
     changed = bool(stale)
     for spec in specs:

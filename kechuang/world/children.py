@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.db import DataError, IntegrityError, models, transaction
 
+from kechuang import audit
 from kechuang.registry.models import (
     Capacity,
     Contact,
@@ -474,7 +475,7 @@ def insert_child_lists(new: list[tuple[int, dict]], children: list[ChildList], c
     There is nothing to match them against, and the check phase has resolved every
     reference they hold; sync_children would validate each new row with a query per
     foreign key, which for a district's 3,000 firms is most of the load's time. The
-    database constraints still guard every row.
+    database constraints still guard every row, and each gets its history record.
     """
     for child in children:
         rows = {i: [child.model(**{f"{child.parent_field}_id": ctx.pk(Organisation, "key", entry["key"])},
@@ -485,7 +486,7 @@ def insert_child_lists(new: list[tuple[int, dict]], children: list[ChildList], c
             continue
         try:
             with transaction.atomic():
-                child.model.objects.bulk_create([row for entry_rows in rows.values() for row in entry_rows])
+                audit.bulk_create(child.model, [row for entry_rows in rows.values() for row in entry_rows])
         except (IntegrityError, DataError):
             _name_refused_entry(child, rows, ctx)
 
@@ -494,5 +495,5 @@ def _name_refused_entry(child: ChildList, rows: dict[int, list[models.Model]], c
     """The database refused a batch insert: insert entry by entry to name the entry at fault."""
     for i, entry_rows in rows.items():
         with ctx.writing(at("organisations", i, child.name)), transaction.atomic():
-            child.model.objects.bulk_create(entry_rows)
+            audit.bulk_create(child.model, entry_rows)
     raise WorldError([("organisations", f"the database refused the {child.name} of these organisations together")])

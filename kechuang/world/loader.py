@@ -14,6 +14,8 @@ from typing import Any
 
 from django.db import transaction
 
+from kechuang import audit
+
 from .context import LoadContext, Report
 from .errors import WorldError
 from .formats import read_document
@@ -44,9 +46,14 @@ def load_files(paths: Iterable[Path | str], *, dry_run: bool = False) -> Report:
 
 
 def load_documents(documents: Iterable[tuple[str, Any]], *, dry_run: bool = False) -> Report:
-    """Load (label, document) pairs in one transaction; problem paths start with the label."""
+    """Load (label, document) pairs in one transaction; problem paths start with the label.
+
+    Every row written is recorded in its history as an import (docs/audit.md).
+    """
     report = Report()
-    with transaction.atomic():
+    documents = list(documents)
+    labels = ", ".join(label for label, _ in documents if label)
+    with transaction.atomic(), audit.importing(f"world file {labels}" if labels else "world file"):
         for label, document in documents:
             try:
                 _load(document, LoadContext(report, label=label))

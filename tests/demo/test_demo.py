@@ -174,3 +174,21 @@ def test_admin_change_page_of_zhongkeyi(demo, admin_client):
     response = admin_client.get(f"/admin/registry/organisation/{org('zhongkeyi-nantong').pk}/change/")
     assert response.status_code == 200
     assert "中科仪(南通)半导体设备有限责任公司" in response.content.decode()
+
+
+def test_there_is_a_demo_login_for_every_role(demo):
+    from django.contrib.auth import get_user_model
+
+    from kechuang.accounts.models import Grant, Role
+    from kechuang.accounts.scoping import visible_to
+    from kechuang.demo.builder import DEMO_PASSWORD, DEMO_ROLES
+
+    assert {role for _, role, _, _ in DEMO_ROLES} == set(Role.values)
+    for username, role, _, _ in DEMO_ROLES:
+        user = get_user_model().objects.get(username=username)
+        assert user.check_password(DEMO_PASSWORD)
+        assert Grant.objects.active().filter(user=user, role=role).exists()
+    zhongkeyi = get_user_model().objects.get(username="zhongkeyi")
+    assert list(visible_to(Organisation.objects.all(), zhongkeyi).values_list("key", flat=True)) == ["zhongkeyi-nantong"]
+    bureau = get_user_model().objects.get(username="bureau")
+    assert visible_to(Organisation.objects.all(), bureau).count() == Organisation.objects.in_region("320612").count()

@@ -1,7 +1,8 @@
-"""Viewsets of the registry API: list, retrieve, create, update.
+"""Viewsets of the registry API: list, retrieve, create, update, and each row's history.
 
 Rows are not deleted through the API (DELETE answers 405): a registry keeps history,
-and a wrong row is corrected or ended (`valid_to`, `until`) instead.
+and a wrong row is corrected or ended (`valid_to`, `until`) instead. The history
+(`<lookup>/history/`) is read-only (docs/audit.md).
 """
 
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -12,6 +13,8 @@ from rest_framework import mixins, parsers, viewsets
 from rest_framework.exceptions import ParseError
 from rest_framework.serializers import ValidationError, as_serializer_error
 from rest_framework.settings import api_settings
+
+from kechuang.audit.api import HistoryMixin
 
 from .. import filters
 from ..models import (
@@ -45,6 +48,7 @@ ID_PATTERN = r"[0-9]+"
 
 
 class RegistryViewSet(
+    HistoryMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,

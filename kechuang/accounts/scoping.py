@@ -1,0 +1,195 @@
+"""Who may see and change what: the one place that decides.
+
+`visible_to(queryset, user)` narrows any registry queryset to the rows the user may
+read; `can_change(user, obj)` says whether they may change one row;
+`can_create_in(user, region)` whether they may register something there. Interfaces
+(API, web, admin, exports, CLI) call these and nothing else, so a rule changes here
+once.
+
+The rules, by role:
+- bureau admin: reads and changes everything located in their region subtree;
+- analyst: reads everything in their region subtree; changes nothing;
+- park manager: reads and changes their park or zone, its phases and the organisations
+  located in it (tenants of parks inside a zone included);
+- enterprise user: reads and changes their own enterprise and its rows;
+- reviewer: nothing in the registry (only the applications assigned to them);
+- anyone, signed in or not: the reference data (regions, sources, sectors). Published
+  aggregates and bulletins come with the issues that add them.
+A superuser sees and changes everything.
+
+Organisations are placed by their current location; a firm that moved out of a
+subtree leaves that bureau's scope with it.
+"""
+
+from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
+
+from django.db.models import Model, Q, QuerySet
+
+from kechuang.registry.models import (
+    Alias,
+    Capacity,
+    Contact,
+    Location,
+    Milestone,
+    Organisation,
+    Ownership,
+    Phase,
+    Region,
+    RegionLink,
+    Sector,
+    Source,
+)
+
+from .models import Grant, Role
+
+#: Tables anyone may read: the division codes are a public standard, sources and
+#: sectors describe the data rather than hold it.
+REFERENCE_MODELS = (Region, RegionLink, Source, Sector)
+
+#: For each table that belongs to an organisation, the path from a row to it.
+ORGANISATION_FIELD = {
+    Organisation: "",
+    Alias: "organisation",
+    Location: "organisation",
+    Ownership: "organisation",
+    Phase: "park",
+    Milestone: "organisation",
+    Capacity: "organisation",
+    Contact: "organisation",
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A user's grants, resolved once per request."""
+
+    everything: bool = False
+    read_paths: tuple[str, ...] = ()       # region subtrees they may read
+    change_paths: tuple[str, ...] = ()     # region subtrees they may change
+    parks: tuple[int, ...] = ()            # parks and zones they manage
+    enterprises: tuple[int, ...] = ()      # their own enterprises
+    roles: frozenset = field(default_factory=frozenset)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.everything or self.read_paths or self.parks or self.enterprises)
+
+
+def scope_of(user) -> Scope:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Scope()
+    if user.is_superuser:
+        return Scope(everything=True, roles=frozenset(Role.values))
+    cached = getattr(user, "_kechuang_scope", None)
+    if cached is not None:
+        return cached
+    grants = list(Grant.objects.active().filter(user=user).select_related("region"))
+    scope = Scope(
+        read_paths=tuple(g.region.path for g in grants if g.role in (Role.BUREAU_ADMIN, Role.ANALYST)),
+        change_paths=tuple(g.region.path for g in grants if g.role == Role.BUREAU_ADMIN),
+        parks=tuple(g.organisation_id for g in grants if g.role == Role.PARK_MANAGER),
+        enterprises=tuple(g.organisation_id for g in grants if g.role == Role.ENTERPRISE_USER),
+        roles=frozenset(g.role for g in grants),
+    )
+    user._kechuang_scope = scope  # grants change rarely; one lookup per request is enough
+    return scope
+
+
+def _in_paths(paths: tuple[str, ...]) -> Q:
+    """Organisations whose current location lies in one of the region subtrees."""
+    if not paths:
+        return Q(pk__in=[])
+    regions = Region.objects.filter(reduce(or_, (Q(path__startswith=p) for p in paths)))
+    return Q(pk__in=Location.objects.current().filter(region__in=regions).values("organisation_id"))
+
+
+def _tenants_of(parks: tuple[int, ...]) -> Q:
+    """The parks themselves and everything located in them, or in a park inside them."""
+    if not parks:
+        return Q(pk__in=[])
+    inside = Location.objects.current().filter(within__in=parks).values("organisation_id")
+    nested = Location.objects.current().filter(within__in=inside).values("organisation_id")
+    return Q(pk__in=parks) | Q(pk__in=inside) | Q(pk__in=nested)
+
+
+def organisations_visible(scope: Scope) -> Q:
+    return _in_paths(scope.read_paths) | _tenants_of(scope.parks) | Q(pk__in=scope.enterprises)
+
+
+def organisations_changeable(scope: Scope) -> Q:
+    return _in_paths(scope.change_paths) | _tenants_of(scope.parks) | Q(pk__in=scope.enterprises)
+
+
+def _through(model, condition: Q) -> Q:
+    """Apply an organisation condition to a table that belongs to organisations."""
+    prefix = ORGANISATION_FIELD[model]
+    if not prefix:
+        return condition
+    return Q(**{f"{prefix}__in": Organisation.objects.filter(condition)})
+
+
+def visible_to(queryset: QuerySet, user) -> QuerySet:
+    """The rows of `queryset` that `user` may read."""
+    model = queryset.model
+    if model in REFERENCE_MODELS:
+        return queryset
+    scope = scope_of(user)
+    if scope.everything:
+        return queryset
+    if model not in ORGANISATION_FIELD:
+        raise TypeError(f"no visibility rule for {model.__name__}: add it to kechuang/accounts/scoping.py")
+    if scope.empty:
+        return queryset.none()
+    return queryset.filter(_through(model, organisations_visible(scope)))
+
+
+def can_change(user, obj: Model) -> bool:
+    """Whether `user` may change (or delete) this row."""
+    scope = scope_of(user)
+    if scope.everything:
+        return True
+    model = type(obj)
+    if model is Region or model is RegionLink:
+        region = obj if model is Region else obj.region
+        return any(region.path.startswith(p) for p in scope.change_paths)
+    if model in (Source, Sector):
+        return bool(scope.change_paths)  # bureau staff keep the reference lists
+    if model not in ORGANISATION_FIELD:
+        raise TypeError(f"no change rule for {model.__name__}: add it to kechuang/accounts/scoping.py")
+    organisation_id = obj.pk if model is Organisation else getattr(obj, f"{ORGANISATION_FIELD[model]}_id")
+    return Organisation.objects.filter(organisations_changeable(scope), pk=organisation_id).exists()
+
+
+def can_create_in(user, region: Region | None, within: Organisation | None = None) -> bool:
+    """Whether `user` may register a new organisation in `region` (or inside `within`)."""
+    scope = scope_of(user)
+    if scope.everything:
+        return True
+    if within is not None and (within.pk in scope.parks or
+                               Organisation.objects.filter(_tenants_of(scope.parks), pk=within.pk).exists()):
+        return True
+    return region is not None and any(region.path.startswith(p) for p in scope.change_paths)
+
+
+def may_grant(user, role: str, region: Region | None = None, organisation: Organisation | None = None) -> bool:
+    """Bureau admins manage the users of their subtree: they may grant any role scoped
+    inside it (a region below theirs, or an organisation located there); reviewers
+    are appointed by bureau admins too. Only a superuser grants outside every subtree."""
+    scope = scope_of(user)
+    if scope.everything:
+        return True
+    if not scope.change_paths:
+        return False
+    if region is not None:
+        return any(region.path.startswith(p) for p in scope.change_paths)
+    if organisation is not None:
+        return Organisation.objects.filter(_in_paths(scope.change_paths), pk=organisation.pk).exists()
+    return role == Role.REVIEWER
+
+
+def forget_scope(user) -> None:
+    """Drop the per-request cache after the user's grants changed."""
+    if hasattr(user, "_kechuang_scope"):
+        del user._kechuang_scope

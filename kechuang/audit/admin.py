@@ -1,0 +1,75 @@
+"""The audit trail in the Django admin: each object's history page, and a read-only
+list of every historical table. History is evidence: nobody edits, deletes or
+reverts it, superusers included."""
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+from simple_history.utils import get_history_model_for_model
+
+from .changes import natural_key_field
+
+
+class AuditedAdmin(SimpleHistoryAdmin):
+    """A model admin with a History page showing the interface of each change (next
+    to simple-history's user, reason and changes). Reverting is off: a past state is
+    restored by an ordinary, recorded edit."""
+
+    history_list_display = ["interface"]
+
+    @admin.display(description="interface")
+    def interface(self, record):
+        return record.history_interface
+
+    def revert_disabled(self, request, obj=None):
+        return True
+
+    def has_change_history_permission(self, request, obj=None):
+        return False
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        # The page of one past version stays readable; posting it would revert.
+        if request.method != "GET":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class HistoryRecordAdmin(admin.ModelAdmin):
+    """Every record of one historical table, filterable by type, interface and user."""
+
+    list_display = ["history_date", "history_type", "row", "history_user", "history_interface",
+                    "history_change_reason"]
+    list_filter = ["history_type", "history_interface", "history_date"]
+    list_select_related = ["history_user"]
+    date_hierarchy = "history_date"
+    # Django 6 changes URLField's default scheme to https; say so now (the read-only form).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    @admin.display(description="row")
+    def row(self, record):
+        model = record.instance_type
+        key, pk = natural_key_field(model), getattr(record, model._meta.pk.attname)
+        label = getattr(record, key.attname) if key else f"#{pk}"
+        try:
+            url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_history", args=[pk])
+        except NoReverseMatch:
+            return label
+        return format_html('<a href="{}">{}</a>', url, label)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def register_history(site: admin.AdminSite, audited: list[type[models.Model]]) -> None:
+    """List the historical table of each audited model in the admin, read-only."""
+    for model in audited:
+        site.register(get_history_model_for_model(model), HistoryRecordAdmin)

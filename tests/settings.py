@@ -1,0 +1,13 @@
+"""Settings for the test suite: kechuang's own, on a developer's footing.
+
+pytest-django imports the settings before any conftest.py runs, so the environment
+they read is prepared here. Only a default: a caller who sets KECHUANG_ENV (or
+SECRET_KEY) keeps it. Tests that need production behaviour start a subprocess with
+an environment of their own (tests/accounts/test_settings.py).
+"""
+
+import os
+
+os.environ.setdefault("KECHUANG_ENV", "development")
+
+from kechuang.settings import *  # noqa: E402,F403
