@@ -62,7 +62,7 @@ SOURCE_DEFAULTS = {"url": "", "publisher": "", "published": None, "note": ""}
 SOURCE_SCHEMA = s.listing(
     "Where facts come from: an article, a government page, a notice. Other entries cite a source by key.",
     s.entry("A source.", {
-        "key": s.key("Stable slug, e.g. chinadaily-tongzhou-2023-09-04.", Source, "key"),
+        "key": s.key("Stable slug, e.g. tongzhou-innovation-2023-09-04.", Source, "key"),
         "title": s.text("Title as published.", Source, "title", required=True),
         "url": s.text("Web address (http or https).", Source, "url"),
         "publisher": s.text("Who published it.", Source, "publisher"),

@@ -24,7 +24,7 @@ from tests.api_base import ResourceAPITests, errors_of, send, serve_static_files
 
 pytestmark = pytest.mark.django_db
 
-SOURCE = "chinadaily-2023-09-04"
+SOURCE = "tongzhou-innovation-2023-09-04"
 
 
 def valid_uscc(identifier: str) -> str:
@@ -49,7 +49,7 @@ def world(db):
     source, _ = services.save_source(
         SOURCE,
         title="Tongzhou makes great strides in innovation",
-        url="https://www.chinadaily.com.cn/",
+        url="https://news.example.org/tongzhou-2023-09-04",
         published=dt.date(2023, 9, 4),
     )
     services.save_sector(

@@ -48,7 +48,7 @@ def test_the_dump_says_what_the_file_said(tongzhou):
 
     zhongkeyi = entry(dumped, "organisations", "zhongkeyi-nantong")
     assert zhongkeyi["locations"] == [{"region": "320612", "within": "nantong-hi-tech-zone", "valid_from": "2020",
-                                       "source": "chinadaily-tongzhou-2023-09-04"}]
+                                       "source": "tongzhou-innovation-2023-09-04"}]
     assert [m["date"] for m in zhongkeyi["milestones"]] == ["2020", "2022-11"]
     assert zhongkeyi["owners"][0]["share_percent"] == 100 and type(zhongkeyi["owners"][0]["share_percent"]) is int
     assert zhongkeyi["capacities"][0]["as_of"] == "2023-09-04"
@@ -101,7 +101,7 @@ def test_a_region_dump_holds_the_subtree_its_ancestors_and_what_it_refers_to(ton
     assert keys(dumped, "organisations") == ["hengli-nantong-park", "nantong-hi-tech-zone", "sky-technology",
                                              "zhongkeyi-nantong"]
     assert keys(dumped, "sectors") == ["semiconductor-equipment"]  # textiles is nobody's
-    assert keys(dumped, "sources") == ["chinadaily-tongzhou-2023-09-04", "tongzhou-gov-zhongkeyi"]
+    assert keys(dumped, "sources") == ["tongzhou-gov-zhongkeyi", "tongzhou-innovation-2023-09-04"]
 
 
 def test_a_region_dump_loads_on_its_own_and_dumps_the_same(tongzhou):

@@ -38,7 +38,7 @@ def test_the_seed_article_loads_with_every_fact(tongzhou):
     zhongkeyi = Organisation.objects.get(key="zhongkeyi-nantong")
     assert zhongkeyi.name_zh == "中科仪(南通)半导体设备有限责任公司"
     assert zhongkeyi.kind == "enterprise" and zhongkeyi.above_designated_size and zhongkeyi.name_zh_verified
-    assert zhongkeyi.source.key == "chinadaily-tongzhou-2023-09-04"
+    assert zhongkeyi.source.key == "tongzhou-innovation-2023-09-04"
     assert list(zhongkeyi.sectors.values_list("code", flat=True)) == ["semiconductor-equipment"]
     assert list(zhongkeyi.aliases.values_list("name", "kind")) == [("中科仪南通", "short")]
     assert "中科仪南通" in zhongkeyi.search_text  # kept by save_organisation, aliases included
@@ -114,7 +114,7 @@ def test_a_changed_field_is_updated(tongzhou):
     zhongkeyi = entry(tongzhou, "organisations", "zhongkeyi-nantong")
     zhongkeyi["name_en"] = "Zhongkeyi (Nantong) Semiconductor Equipment Co., Ltd."
     zhongkeyi["capacities"][0]["quantity"] = 15000
-    entry(tongzhou, "sources", "chinadaily-tongzhou-2023-09-04")["url"] = "https://www.chinadaily.com.cn/"
+    entry(tongzhou, "sources", "tongzhou-innovation-2023-09-04")["url"] = "https://news.example.org/tongzhou-2023-09-04"
 
     report = load_world(tongzhou)
 
@@ -123,7 +123,7 @@ def test_a_changed_field_is_updated(tongzhou):
     org = Organisation.objects.get(key="zhongkeyi-nantong")
     assert org.name_en == "Zhongkeyi (Nantong) Semiconductor Equipment Co., Ltd."
     assert org.capacities.get().quantity == 15000
-    assert Source.objects.get(key="chinadaily-tongzhou-2023-09-04").url == "https://www.chinadaily.com.cn/"
+    assert Source.objects.get(key="tongzhou-innovation-2023-09-04").url == "https://news.example.org/tongzhou-2023-09-04"
 
 
 def test_a_changed_child_alone_counts_its_organisation_updated(tongzhou):
@@ -239,7 +239,7 @@ def test_an_entry_may_refer_to_rows_already_in_the_database(tongzhou):
         "organisations": [{"key": "new-firm", "kind": "enterprise", "name_zh": "新企业",
                            "locations": [{"region": "320612", "within": "hengli-nantong-park"}],
                            "owners": [{"owner": "sky-technology", "share_percent": "12.5"}],
-                           "source": "chinadaily-tongzhou-2023-09-04"}],
+                           "source": "tongzhou-innovation-2023-09-04"}],
     })
 
     assert report["organisations"]["created"] == 1
