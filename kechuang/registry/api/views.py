@@ -5,12 +5,16 @@ and a wrong row is corrected or ended (`valid_to`, `until`) instead. The history
 (`<lookup>/history/`) is read-only (docs/audit.md).
 """
 
+import hashlib
+import json
+
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch
-from rest_framework import mixins, parsers, viewsets
+from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.exceptions import ParseError
+from rest_framework.response import Response
 from rest_framework.serializers import ValidationError, as_serializer_error
 from rest_framework.settings import api_settings
 
@@ -30,6 +34,12 @@ from ..models import (
     Source,
 )
 from . import serializers
+
+
+def etag_of(data) -> str:
+    """A strong ETag for a row's representation: it changes whenever what a client reads changes."""
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+    return f'"{digest[:32]}"'
 
 
 class JSONParser(parsers.JSONParser):
@@ -62,6 +72,31 @@ class RegistryViewSet(
     # the path would be a DataError on PostgreSQL): the URL does not match, 404.
     lookup_value_regex = ID_PATTERN
     parser_classes = [JSONParser, parsers.FormParser, parsers.MultiPartParser]
+
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        response["ETag"] = etag_of(response.data)
+        return response
+
+    def update(self, request, *args, **kwargs):
+        """An update that names the version it read (If-Match: the ETag of its GET) is
+        refused with 412 when the row changed since, so no one silently overwrites
+        another's change. The row is locked while the version is compared and written."""
+        expected = request.headers.get("If-Match")
+        with transaction.atomic():
+            if expected:
+                instance = self.get_object()
+                type(instance).objects.select_for_update().filter(pk=instance.pk).exists()
+                current = etag_of(self.get_serializer(instance).data)
+                if expected.strip() not in (current, "*"):
+                    return Response(
+                        {"detail": "this row changed since you read it; read it again and redo your change",
+                         "current_etag": current},
+                        status=status.HTTP_412_PRECONDITION_FAILED,
+                    )
+            response = super().update(request, *args, **kwargs)
+        response["ETag"] = etag_of(response.data)
+        return response
 
     def perform_create(self, serializer):
         self.save(serializer)
