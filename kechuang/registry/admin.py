@@ -2,6 +2,7 @@
 rule spans rows (USCC check, search text); plain fields save directly. Every table has
 a History page, and its historical table is listed read-only (docs/audit.md)."""
 
+from django import forms
 from django.contrib import admin
 from django.db.models import URLField
 
@@ -89,8 +90,30 @@ class RegionAdmin(AuditedAdmin):
         )
 
 
+class OrganisationForm(forms.ModelForm):
+    """The service's USCC rule as a form error, so bad input is answered on the form, not with a 500."""
+
+    class Meta:
+        model = models.Organisation
+        fields = "__all__"
+
+        @staticmethod
+        def formfield_callback(field, **kwargs):
+            return field.formfield(**{**URL_FIELDS.get(type(field), {}), **kwargs})
+
+    def clean_uscc(self):
+        value = self.cleaned_data.get("uscc") or None
+        if value is None or value == self.instance.uscc:
+            return value
+        try:
+            return services.check_uscc(value).code
+        except services.RegistryError as exc:
+            raise forms.ValidationError(exc.reason) from None
+
+
 @admin.register(models.Organisation)
 class OrganisationAdmin(AuditedAdmin):
+    form = OrganisationForm
     formfield_overrides = URL_FIELDS
     list_display = ["key", "name_zh", "name_en", "kind", "uscc", "above_designated_size", "synthetic"]
     list_filter = ["kind", "above_designated_size", "synthetic", "sectors"]
@@ -105,12 +128,10 @@ class OrganisationAdmin(AuditedAdmin):
         return [*self.readonly_fields, "key"] if obj else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
-        fields = {f: getattr(obj, f) for f in form.changed_data if f not in {"sectors"}} if change else {
-            f.name: getattr(obj, f.name) for f in obj._meta.concrete_fields
-            if f.name not in {"id", "key", "search_text", "uscc_warning", "created_at", "updated_at"}
-        }
-        fields.pop("source", None)
-        saved, _ = services.save_organisation(obj.key, source=obj.source, **fields)
+        fields = {name: value for name, value in form.cleaned_data.items() if name not in {"key", "sectors"}}
+        # A code kept as registered stays, with its warning; a new or changed one is checked strictly.
+        unchanged_code = change and fields.get("uscc") == form.initial.get("uscc")
+        saved, _ = services.save_organisation(obj.key, legacy_uscc=unchanged_code, **fields)
         obj.pk = saved.pk
 
     def save_related(self, request, form, formsets, change):

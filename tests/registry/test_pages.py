@@ -58,3 +58,14 @@ def test_odd_searches_never_fail(client, tongzhou_world, query):
 def test_pages_load_no_third_party_assets(client, tongzhou_world):
     html = client.get("/organisations/zhongkeyi-nantong/").content.decode()
     assert not re.search(r'(src|href)="https?://', html)
+
+
+def test_admin_answers_a_bad_uscc_on_the_form(admin_client, tongzhou_world):
+    response = admin_client.post(f"/admin/registry/organisation/{tongzhou_world.pk}/change/", {
+        "kind": "enterprise", "name_zh": tongzhou_world.name_zh, "name_en": tongzhou_world.name_en,
+        "name_zh_verified": "on", "uscc": "91350203M0001QAY9B",
+    })
+    assert response.status_code == 200
+    assert "expected &#x27;9&#x27;" in response.content.decode()  # the USCC rule, on the form
+    tongzhou_world.refresh_from_db()
+    assert tongzhou_world.uscc is None

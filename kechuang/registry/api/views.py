@@ -85,9 +85,10 @@ class RegistryViewSet(
         expected = request.headers.get("If-Match")
         with transaction.atomic():
             if expected:
-                instance = self.get_object()
-                type(instance).objects.select_for_update().filter(pk=instance.pk).exists()
-                current = etag_of(self.get_serializer(instance).data)
+                found = self.get_object()
+                # Lock the row, then read it again: the version compared is the one written over.
+                list(type(found).objects.select_for_update().filter(pk=found.pk).values_list("pk"))
+                current = etag_of(self.get_serializer(self.get_object()).data)
                 if expected.strip() not in (current, "*"):
                     return Response(
                         {"detail": "this row changed since you read it; read it again and redo your change",
