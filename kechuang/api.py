@@ -1,4 +1,4 @@
-"""Shared REST plumbing: pagination, the write permission, and error responses.
+"""Shared REST plumbing: pagination, the scoped permission, and error responses.
 
 Every error the API returns is JSON with field-level messages; nothing a client
 sends can produce a 500.
@@ -13,6 +13,8 @@ from rest_framework import pagination, permissions, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from kechuang.accounts.scoping import can_change, may_change_anything
+
 log = logging.getLogger(__name__)
 
 
@@ -21,17 +23,26 @@ class Pagination(pagination.PageNumberPagination):
     max_page_size = 500
 
 
-class StaffWritesOthersRead(permissions.BasePermission):
-    """Reads are open; writes need an authenticated staff user.
+class ScopedAccess(permissions.BasePermission):
+    """Writes follow the role grants (kechuang/accounts/scoping.py).
 
-    The role model (bureau, park, enterprise, reviewer scopes) replaces this when the
-    access issue lands.
+    Reads are answered from a queryset the viewset has already narrowed with
+    `visible_to`, so a row outside the caller's scope is a 404, exactly as a row that
+    does not exist. A write needs a signed-in user who may change something (401/403
+    otherwise), and, on a row they can see, the right to change that row (403).
     """
+
+    message = "your role does not allow this change"
 
     def has_permission(self, request, view):
         if request.method in permissions.SAFE_METHODS:
             return True
-        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+        return bool(request.user and request.user.is_authenticated and may_change_anything(request.user))
+
+    def has_object_permission(self, request, view, obj):
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return can_change(request.user, obj)
 
 
 def exception_handler(exc, context):

@@ -176,7 +176,9 @@ STORAGES = {
 }
 MEDIA_ROOT = DATA_DIR / "media"
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -186,7 +188,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "kechuang.api.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_PERMISSION_CLASSES": ["kechuang.api.StaffWritesOthersRead"],
+    "DEFAULT_PERMISSION_CLASSES": ["kechuang.api.ScopedAccess"],
     # Token first: a request without credentials is answered 401 with
     # "WWW-Authenticate: Token" (Basic first would pop up the browser's login box).
     "DEFAULT_AUTHENTICATION_CLASSES": [

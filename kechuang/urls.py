@@ -9,6 +9,7 @@ from kechuang.health import healthz
 urlpatterns = [
     path("", include("kechuang.registry.urls")),
     path("healthz", healthz, name="healthz"),
+    path("accounts/", include("kechuang.accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/auth/", include("kechuang.accounts.urls_api")),
     path("api/v1/", include("kechuang.registry.urls_api")),

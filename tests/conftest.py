@@ -23,15 +23,17 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture
-def staff_user(django_user_model):
-    return django_user_model.objects.create_user("staff", password="pw-staff-123", is_staff=True)
+def operator(django_user_model):
+    """The operator: a superuser, who may see and change everything (the role-scoped
+    users are in tests/accounts/test_matrix.py)."""
+    return django_user_model.objects.create_user("staff", password="pw-staff-123", is_staff=True, is_superuser=True)
 
 
 @pytest.fixture
-def staff_client(client, staff_user):
+def operator_client(client, operator):
     # force_login() checks no password. A test that does must hand django-axes a request:
     # client.login(request=HttpRequest(), username=…, password=…).
-    client.force_login(staff_user)
+    client.force_login(operator)
     return client
 
 

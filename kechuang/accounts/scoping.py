@@ -42,6 +42,8 @@ from kechuang.registry.models import (
     Source,
 )
 
+from kechuang.registry.services import region_path
+
 from .models import Grant, Role
 
 #: Tables anyone may read: the division codes are a public standard, sources and
@@ -130,6 +132,17 @@ def _through(model, condition: Q) -> Q:
     return Q(**{f"{prefix}__in": Organisation.objects.filter(condition)})
 
 
+def _grants_visible(queryset: QuerySet, user, scope: Scope) -> QuerySet:
+    """A user sees their own grants; a bureau admin also those they may manage (see may_grant)."""
+    mine = Q(user=user) if user is not None and user.is_authenticated else Q(pk__in=[])
+    if not scope.change_paths:
+        return queryset.filter(mine)
+    regions = Region.objects.filter(reduce(or_, (Q(path__startswith=p) for p in scope.change_paths)))
+    managed = (Q(region__in=regions) | Q(organisation__in=Organisation.objects.filter(_in_paths(scope.change_paths)))
+               | Q(role=Role.REVIEWER))
+    return queryset.filter(mine | managed)
+
+
 def visible_to(queryset: QuerySet, user) -> QuerySet:
     """The rows of `queryset` that `user` may read."""
     model = queryset.model
@@ -138,6 +151,8 @@ def visible_to(queryset: QuerySet, user) -> QuerySet:
     scope = scope_of(user)
     if scope.everything:
         return queryset
+    if model is Grant:
+        return _grants_visible(queryset, user, scope)
     if model not in ORGANISATION_FIELD:
         raise TypeError(f"no visibility rule for {model.__name__}: add it to kechuang/accounts/scoping.py")
     if scope.empty:
@@ -145,20 +160,38 @@ def visible_to(queryset: QuerySet, user) -> QuerySet:
     return queryset.filter(_through(model, organisations_visible(scope)))
 
 
+def may_change_anything(user) -> bool:
+    """Whether `user` may change any row at all (analysts, reviewers and the public may not)."""
+    scope = scope_of(user)
+    return scope.everything or bool(scope.change_paths or scope.parks or scope.enterprises)
+
+
+def _region_path(region: Region) -> str:
+    """The path a region has, or will have once saved under its (new) parent."""
+    return region_path(region.parent if region.parent_id else None, region.code)
+
+
 def can_change(user, obj: Model) -> bool:
-    """Whether `user` may change (or delete) this row."""
+    """Whether `user` may change (or delete) this row. `obj` may be unsaved, or carry
+    changes not yet saved: the answer is then for the row as it would be written, so a
+    change that would move a row out of the user's scope is refused like any other."""
     scope = scope_of(user)
     if scope.everything:
         return True
     model = type(obj)
     if model is Region or model is RegionLink:
-        region = obj if model is Region else obj.region
-        return any(region.path.startswith(p) for p in scope.change_paths)
+        path = _region_path(obj if model is Region else obj.region)
+        # Its own division too (names, dates), but a new parent must keep it in the subtree.
+        return any(path.startswith(p) for p in scope.change_paths)
     if model in (Source, Sector):
         return bool(scope.change_paths)  # bureau staff keep the reference lists
     if model not in ORGANISATION_FIELD:
         raise TypeError(f"no change rule for {model.__name__}: add it to kechuang/accounts/scoping.py")
     organisation_id = obj.pk if model is Organisation else getattr(obj, f"{ORGANISATION_FIELD[model]}_id")
+    if organisation_id is None:
+        return False  # an organisation is created with its location: see can_create_in
+    if model is Location and not can_create_in(user, obj.region, obj.within):
+        return False  # a move or a correction must land inside the scope too
     return Organisation.objects.filter(organisations_changeable(scope), pk=organisation_id).exists()
 
 

@@ -59,6 +59,13 @@ class HistoryRecordAdmin(admin.ModelAdmin):
             return label
         return format_html('<a href="{}">{}</a>', url, label)
 
+    def has_module_permission(self, request):
+        # The whole trail crosses every scope; staff read a row's history from the row.
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
     def has_add_permission(self, request):
         return False
 

@@ -6,15 +6,20 @@ from django import forms
 from django.contrib import admin
 from django.db.models import URLField
 
+from kechuang.accounts.admin import ScopedAdmin, ScopedInline
 from kechuang.audit.admin import AuditedAdmin, register_history
 
 from . import models, services
+
+class RegistryAdmin(ScopedAdmin, AuditedAdmin):
+    """Scoped (accounts.admin.ScopedAdmin) and audited (a History page per row)."""
+
 
 # Django 6 changes URLField's default scheme to https; say so now, on every form.
 URL_FIELDS = {URLField: {"assume_scheme": "https"}}
 
 
-class SourcedInline(admin.TabularInline):
+class SourcedInline(ScopedInline, admin.TabularInline):
     extra = 0
     autocomplete_fields = ["source"]
 
@@ -53,14 +58,14 @@ class ContactInline(SourcedInline):
 
 
 @admin.register(models.Source)
-class SourceAdmin(AuditedAdmin):
+class SourceAdmin(RegistryAdmin):
     formfield_overrides = URL_FIELDS
     list_display = ["key", "title", "publisher", "published"]
     search_fields = ["key", "title", "url"]
 
 
 @admin.register(models.Sector)
-class SectorAdmin(AuditedAdmin):
+class SectorAdmin(RegistryAdmin):
     list_display = ["code", "name_zh", "name_en"]
     search_fields = ["code", "name_zh", "name_en"]
 
@@ -72,9 +77,12 @@ class RegionLinkInline(admin.TabularInline):
     readonly_fields = ["parent", "path", "valid_from", "valid_to", "source"]
     can_delete = False
 
+    def has_add_permission(self, request, obj=None):
+        return False  # links are written by save_region
+
 
 @admin.register(models.Region)
-class RegionAdmin(AuditedAdmin):
+class RegionAdmin(RegistryAdmin):
     list_display = ["code", "name_zh", "name_en", "level", "parent", "valid_from", "valid_to"]
     list_filter = ["level", "statistical_only"]
     search_fields = ["code", "name_zh", "name_en"]
@@ -112,7 +120,7 @@ class OrganisationForm(forms.ModelForm):
 
 
 @admin.register(models.Organisation)
-class OrganisationAdmin(AuditedAdmin):
+class OrganisationAdmin(RegistryAdmin):
     form = OrganisationForm
     formfield_overrides = URL_FIELDS
     list_display = ["key", "name_zh", "name_en", "kind", "uscc", "above_designated_size", "synthetic"]
@@ -140,7 +148,7 @@ class OrganisationAdmin(AuditedAdmin):
 
 
 @admin.register(models.Location)
-class LocationAdmin(AuditedAdmin):
+class LocationAdmin(RegistryAdmin):
     list_display = ["organisation", "region", "within", "valid_from", "valid_to", "source"]
     list_filter = ["region__level"]
     search_fields = ["organisation__name_zh", "organisation__name_en", "region__code", "region__name_zh"]
@@ -149,7 +157,7 @@ class LocationAdmin(AuditedAdmin):
 
 
 @admin.register(models.Ownership)
-class OwnershipAdmin(AuditedAdmin):
+class OwnershipAdmin(RegistryAdmin):
     list_display = ["organisation", "owner", "share_percent", "since", "until"]
     search_fields = ["organisation__name_zh", "organisation__name_en", "owner__name_zh", "owner__name_en"]
     autocomplete_fields = ["organisation", "owner", "source"]
@@ -157,7 +165,7 @@ class OwnershipAdmin(AuditedAdmin):
 
 
 @admin.register(models.Phase)
-class PhaseAdmin(AuditedAdmin):
+class PhaseAdmin(RegistryAdmin):
     list_display = ["park", "number", "status", "construction_start", "operation_start"]
     list_filter = ["status"]
     autocomplete_fields = ["park", "source"]
@@ -165,7 +173,7 @@ class PhaseAdmin(AuditedAdmin):
 
 
 @admin.register(models.Milestone)
-class MilestoneAdmin(AuditedAdmin):
+class MilestoneAdmin(RegistryAdmin):
     list_display = ["organisation", "date", "date_precision", "kind", "text_en"]
     list_filter = ["kind"]
     search_fields = ["organisation__name_zh", "organisation__name_en", "text_zh", "text_en"]
@@ -174,7 +182,7 @@ class MilestoneAdmin(AuditedAdmin):
 
 
 @admin.register(models.Capacity)
-class CapacityAdmin(AuditedAdmin):
+class CapacityAdmin(RegistryAdmin):
     list_display = ["organisation", "product_en", "quantity", "unit", "per", "as_of"]
     search_fields = ["organisation__name_zh", "organisation__name_en", "product_zh", "product_en"]
     autocomplete_fields = ["organisation", "source"]
@@ -182,7 +190,7 @@ class CapacityAdmin(AuditedAdmin):
 
 
 @admin.register(models.Contact)
-class ContactAdmin(AuditedAdmin):
+class ContactAdmin(RegistryAdmin):
     list_display = ["name_zh", "name_en", "role_en", "organisation", "valid_from", "valid_to"]
     search_fields = ["name_zh", "name_en", "organisation__name_zh", "organisation__name_en"]
     autocomplete_fields = ["organisation", "source"]
@@ -190,7 +198,7 @@ class ContactAdmin(AuditedAdmin):
 
 
 @admin.register(models.Alias)
-class AliasAdmin(AuditedAdmin):
+class AliasAdmin(RegistryAdmin):
     list_display = ["name", "kind", "organisation", "valid_to"]
     list_filter = ["kind"]
     search_fields = ["name", "organisation__name_zh", "organisation__name_en"]

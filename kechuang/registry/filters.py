@@ -5,7 +5,8 @@ up and answers an unknown one with a 400 naming it: an empty list would read as
 "nothing there" when the truth is "no such place".
 
 Organisations are placed by their current location: `?region=320600` means located
-anywhere in Nantong's subtree today. The rows that belong to an organisation
+anywhere in Nantong's subtree today. The lists are already narrowed to what the caller
+may see; a filter naming an organisation outside that is answered as an unknown one. The rows that belong to an organisation
 (locations, phases, ownerships …) filter through it with the same parameters.
 """
 
@@ -13,6 +14,8 @@ import django_filters as filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+
+from kechuang.accounts.scoping import visible_to
 
 from .models import (
     CONTAINER_KINDS,
@@ -153,6 +156,16 @@ class OrganisationScopedFilterSet(filters.FilterSet):
     """
 
     organisation_path: str | None = "organisation"
+
+    def __init__(self, data=None, queryset=None, *, request=None, **kwargs):
+        super().__init__(data, queryset, request=request, **kwargs)
+        # A filter naming an organisation finds only those the caller may see: one
+        # outside their scope is "unknown" (400), as it would be if it did not exist.
+        user = getattr(request, "user", None)
+        for lookup in self.filters.values():
+            found_in = lookup.extra.get("queryset")
+            if found_in is not None and found_in.model is Organisation:
+                lookup.extra["queryset"] = visible_to(found_in, user)
 
     region = region_filter(
         "Code of a region: organisations located (now) in it or any region below it.",

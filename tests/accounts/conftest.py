@@ -5,6 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from kechuang.accounts.models import Role
+from kechuang.accounts.services import grant_role
+from kechuang.registry.models import RegionLevel
+from kechuang.registry.services import save_region
+
 ROOT = Path(__file__).resolve().parents[2]
 
 #: Variables of the test run that must not leak into a `kechuang` started as a
@@ -31,5 +36,9 @@ def kechuang_process(tmp_path):
 
 @pytest.fixture
 def clerk(django_user_model):
-    """A bureau clerk with a password, for the login tests."""
-    return django_user_model.objects.create_user("clerk", password="pw-clerk-123", is_staff=True)
+    """A bureau clerk with a password, for the login tests: bureau admin of a district,
+    so a write to the reference lists is theirs to make."""
+    user = django_user_model.objects.create_user("clerk", password="pw-clerk-123", is_staff=True)
+    district, _ = save_region("320612", level=RegionLevel.DISTRICT, name_zh="通州区")
+    grant_role(user, Role.BUREAU_ADMIN, by=None, region=district)
+    return user

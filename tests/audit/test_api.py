@@ -43,11 +43,11 @@ def history(client, basename: str, lookup, **params) -> dict:
     return response.json()
 
 
-def test_an_api_patch_is_listed_first_with_its_user_interface_and_values(world, staff_client):
+def test_an_api_patch_is_listed_first_with_its_user_interface_and_values(world, operator_client):
     url = reverse("organisation-detail", args=["zhongkeyi"])
-    assert send(staff_client, "patch", url, {"name_en": "Zhongkeyi (Nantong)", "sectors": ["new-materials"]}
+    assert send(operator_client, "patch", url, {"name_en": "Zhongkeyi (Nantong)", "sectors": ["new-materials"]}
                 ).status_code == 200
-    body = history(staff_client, "organisation", "zhongkeyi")
+    body = history(operator_client, "organisation", "zhongkeyi")
     assert body["count"] == 2
     changed, created = body["results"]
     assert {key: changed[key] for key in ("who", "interface", "type", "reason")} == {
@@ -64,34 +64,40 @@ def test_an_api_patch_is_listed_first_with_its_user_interface_and_values(world, 
     assert shown["sectors"] == {"field": "sectors", "before": None, "after": ["pumps"]}
 
 
-def test_related_rows_are_named_by_their_code_or_key(world, staff_client):
-    response = send(staff_client, "patch", reverse("region-detail", args=["320600"]),
+def test_related_rows_are_named_by_their_code_or_key(world, operator_client):
+    response = send(operator_client, "patch", reverse("region-detail", args=["320600"]),
                     {"parent": "110000", "moved_on": "2024-01-01"})
     assert response.status_code == 200, response.content
-    moved = history(staff_client, "region", "320600")["results"][0]
+    moved = history(operator_client, "region", "320600")["results"][0]
     assert moved["changes"] == [
         {"field": "parent", "before": "320000", "after": "110000"},
         {"field": "path", "before": "320000/320600/", "after": "110000/320600/"},
     ]
     location = world.locations.get()
-    created = history(staff_client, "location", location.pk)["results"][0]
+    created = history(operator_client, "location", location.pk)["results"][0]
     shown = {change["field"]: change["after"] for change in created["changes"]}
     assert (shown["organisation"], shown["region"], shown["within"]) == ("zhongkeyi", "320600", "nantong-zone")
     assert shown["valid_from"] == "2020-01-01"
 
 
-def test_values_are_written_as_the_api_writes_them(world, staff_client):
+def test_values_are_written_as_the_api_writes_them(world, operator_client):
     owner = services.save_organisation("sky", kind="enterprise", name_en="Sky Technology")[0]
     share, _ = services.save_ownership(organisation=world, owner=owner, share_percent=51)
-    response = send(staff_client, "patch", reverse("ownership-detail", args=[share.pk]), {"share_percent": "100"})
+    response = send(operator_client, "patch", reverse("ownership-detail", args=[share.pk]), {"share_percent": "100"})
     assert response.status_code == 200, response.content
-    changed = history(staff_client, "ownership", share.pk)["results"][0]
+    changed = history(operator_client, "ownership", share.pk)["results"][0]
     assert changed["changes"] == [{"field": "share_percent", "before": "51.0000", "after": "100.0000"}]
 
 
-def test_anyone_who_may_read_the_row_may_read_its_history(world, client):
-    body = history(client, "organisation", "zhongkeyi")
+def test_anyone_who_may_read_the_row_may_read_its_history(world, operator_client):
+    body = history(operator_client, "organisation", "zhongkeyi")
     assert [entry["type"] for entry in body["results"]] == ["+"]
+
+
+def test_whoever_may_not_see_the_row_gets_404_for_its_history(world, client):
+    assert client.get(history_url("organisation", "zhongkeyi")).status_code == 404
+    assert client.get(history_url("location", world.current_location.pk)).status_code == 404
+    assert client.get(history_url("region", "320600")).status_code == 200  # the divisions are public
 
 
 @pytest.mark.parametrize("basename, unknown", [
@@ -105,19 +111,19 @@ def test_the_history_of_an_unknown_row_is_404(world, client, basename, unknown):
 
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
-def test_history_cannot_be_written(world, staff_client, method):
+def test_history_cannot_be_written(world, operator_client, method):
     url = history_url("organisation", "zhongkeyi")
     before = Organisation.history.count()
-    assert send(staff_client, method, url, {"type": "-"}).status_code == 405
+    assert send(operator_client, method, url, {"type": "-"}).status_code == 405
     assert send(Client(), method, url, {"type": "-"}).status_code in (401, 403)
     assert Organisation.history.count() == before
 
 
-def test_pages_compare_their_last_record_with_the_first_of_the_next_page(world, staff_client):
+def test_pages_compare_their_last_record_with_the_first_of_the_next_page(world, operator_client):
     for name in ("Zhongkeyi 1", "Zhongkeyi 2", "Zhongkeyi 3"):
         services.save_organisation("zhongkeyi", name_en=name)
-    first = history(staff_client, "organisation", "zhongkeyi", page_size=2)
-    second = history(staff_client, "organisation", "zhongkeyi", page_size=2, page=2)
+    first = history(operator_client, "organisation", "zhongkeyi", page_size=2)
+    second = history(operator_client, "organisation", "zhongkeyi", page_size=2, page=2)
     assert first["count"] == 4 and first["next"]
     assert [entry["changes"] for entry in first["results"]] == [
         [{"field": "name_en", "before": "Zhongkeyi 2", "after": "Zhongkeyi 3"}],
@@ -127,10 +133,10 @@ def test_pages_compare_their_last_record_with_the_first_of_the_next_page(world, 
     assert second["results"][1]["type"] == "+"
 
 
-def test_the_query_count_does_not_grow_with_the_records(world, staff_client):
+def test_the_query_count_does_not_grow_with_the_records(world, operator_client):
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
-            history(staff_client, "organisation", "zhongkeyi")
+            history(operator_client, "organisation", "zhongkeyi")
         return len(captured)
 
     services.save_organisation("zhongkeyi", name_en="Zhongkeyi 1")
@@ -140,18 +146,18 @@ def test_the_query_count_does_not_grow_with_the_records(world, staff_client):
     assert queries() == few
 
 
-def test_a_row_that_existed_before_the_audit_trail_began_shows_its_first_record(world, staff_client):
+def test_a_row_that_existed_before_the_audit_trail_began_shows_its_first_record(world, operator_client):
     region = Region.objects.get(code="320000")
     region.history.all().delete()  # as if it had been written before the history was installed
     services.save_region("320000", level="province", name_zh="江苏省", name_en="Jiangsu Province")
-    (entry,) = history(staff_client, "region", "320000")["results"]
+    (entry,) = history(operator_client, "region", "320000")["results"]
     assert entry["type"] == "~"
     assert {"field": "name_en", "before": None, "after": "Jiangsu Province"} in entry["changes"]
 
 
-def test_the_browsable_api_shows_the_history(world, staff_client, settings):
+def test_the_browsable_api_shows_the_history(world, operator_client, settings):
     serve_static_files_plainly(settings)
-    response = staff_client.get(history_url("organisation", "zhongkeyi"), HTTP_ACCEPT="text/html")
+    response = operator_client.get(history_url("organisation", "zhongkeyi"), HTTP_ACCEPT="text/html")
     assert response.status_code == 200 and b"zhongkeyi" in response.content
 
 
@@ -163,10 +169,10 @@ def test_the_schema_documents_the_history_of_every_resource(client):
     assert "HistoryRecord" in schema["components"]["schemas"]
 
 
-def test_a_client_signed_in_by_token_is_recorded_as_its_user(world, staff_user):
-    token = Token.objects.create(user=staff_user)
+def test_a_client_signed_in_by_token_is_recorded_as_its_user(world, operator):
+    token = Token.objects.create(user=operator)
     response = Client().patch(reverse("organisation-detail", args=["zhongkeyi"]), data='{"name_zh": "中科仪"}',
                               content_type="application/json", HTTP_AUTHORIZATION=f"Token {token.key}")
     assert response.status_code == 200, response.content
     latest = Organisation.objects.get(key="zhongkeyi").history.first()
-    assert (latest.history_user, latest.history_interface, latest.name_zh) == (staff_user, "api", "中科仪")
+    assert (latest.history_user, latest.history_interface, latest.name_zh) == (operator, "api", "中科仪")

@@ -51,7 +51,7 @@ def test_the_interface_of_a_request_follows_its_path(path, expected):
     assert interface_for_path(path) == expected
 
 
-def test_a_change_made_while_answering_a_request_records_its_user_and_interface(staff_user):
+def test_a_change_made_while_answering_a_request_records_its_user_and_interface(operator):
     for path, expected in (("/organisations/", "web"), ("/api/v1/sectors/", "api"), ("/admin/x/", "admin")):
         code = f"sector-{expected}"
 
@@ -59,9 +59,9 @@ def test_a_change_made_while_answering_a_request_records_its_user_and_interface(
             return services.save_sector(code, name_zh="泵", name_en="Pumps")[0]
 
         request = RequestFactory().post(path)
-        request.user = staff_user
+        request.user = operator
         (record,) = records(AuditMiddleware(view)(request))
-        assert (record.history_type, record.history_interface, record.history_user) == ("+", expected, staff_user)
+        assert (record.history_type, record.history_interface, record.history_user) == ("+", expected, operator)
         assert record.history_change_reason is None
     # Outside the request, the request's interface and user are gone.
     assert (audit.current().interface, audit.current().user) == ("cli", None)
@@ -82,11 +82,11 @@ def test_a_service_called_inside_the_cli_context_records_cli_with_the_os_context
     assert "OS user" in record.history_change_reason
 
 
-def test_the_cli_context_can_name_the_user_it_acts_for(staff_user):
-    with audit.interface("cli", user=staff_user, reason="fixing a typo, ticket 12"):
+def test_the_cli_context_can_name_the_user_it_acts_for(operator):
+    with audit.interface("cli", user=operator, reason="fixing a typo, ticket 12"):
         sector, _ = services.save_sector("pumps", name_zh="泵", name_en="Pumps")
     record = latest(sector)
-    assert (record.history_user, record.history_change_reason) == (staff_user, "fixing a typo, ticket 12")
+    assert (record.history_user, record.history_change_reason) == (operator, "fixing a typo, ticket 12")
 
 
 def test_an_unknown_interface_is_refused():
@@ -95,16 +95,16 @@ def test_an_unknown_interface_is_refused():
             pass
 
 
-def test_an_import_inside_a_request_keeps_the_request_interface(staff_user):
+def test_an_import_inside_a_request_keeps_the_request_interface(operator):
     def view(request):
         with audit.importing("world file upload.yaml"):
             return services.save_sector("pumps", name_zh="泵", name_en="Pumps")[0]
 
     request = RequestFactory().post("/api/v1/imports/")
-    request.user = staff_user
+    request.user = operator
     record = latest(AuditMiddleware(view)(request))
     assert (record.history_interface, record.history_user, record.history_change_reason) == (
-        "api", staff_user, "world file upload.yaml")
+        "api", operator, "world file upload.yaml")
 
 
 def test_an_import_run_from_the_command_line_counts_as_import():

@@ -148,6 +148,7 @@ def keys(rows: list[dict], field: str = "key") -> set[str]:
 
 class TestRegions(ResourceAPITests):
     basename, lookup = "region", "code"
+    public = True
 
     def make(self, world, n):
         return services.save_region(
@@ -376,22 +377,22 @@ class TestOwnerships(ResourceAPITests):
             ({"since": "2023-01-01", "until": "2022-01-01"}, "until"),
         ]
 
-    def test_open_shares_add_up_to_at_most_100_percent(self, world, staff_client):
+    def test_open_shares_add_up_to_at_most_100_percent(self, world, operator_client):
         payload = {**self.create_payload(world), "share_percent": "60"}
-        assert send(staff_client, "post", self.list_url(), payload).status_code == 201
+        assert send(operator_client, "post", self.list_url(), payload).status_code == 201
         other = {**payload, "owner": "nantong-high-tech-zone", "share_percent": "50"}
-        assert "share_percent" in errors_of(send(staff_client, "post", self.list_url(), other))
+        assert "share_percent" in errors_of(send(operator_client, "post", self.list_url(), other))
         assert (
             send(
-                staff_client, "post", self.list_url(), {**other, "share_percent": "40"}
+                operator_client, "post", self.list_url(), {**other, "share_percent": "40"}
             ).status_code
             == 201
         )
 
-    def test_one_open_share_per_owner(self, world, staff_client):
+    def test_one_open_share_per_owner(self, world, operator_client):
         assert (
             send(
-                staff_client,
+                operator_client,
                 "post",
                 self.list_url(),
                 {**self.create_payload(world), "share_percent": "10"},
@@ -399,7 +400,7 @@ class TestOwnerships(ResourceAPITests):
             == 201
         )
         again = send(
-            staff_client,
+            operator_client,
             "post",
             self.list_url(),
             {**self.create_payload(world), "share_percent": "10"},
@@ -443,12 +444,12 @@ class TestMilestones(ResourceAPITests):
             ({"organisation": None}, "organisation"),
         ]
 
-    def test_same_kind_and_date_twice_is_400(self, world, staff_client):
+    def test_same_kind_and_date_twice_is_400(self, world, operator_client):
         assert (
-            send(staff_client, "post", self.list_url(), self.create_payload(world)).status_code
+            send(operator_client, "post", self.list_url(), self.create_payload(world)).status_code
             == 201
         )
-        assert errors_of(send(staff_client, "post", self.list_url(), self.create_payload(world)))
+        assert errors_of(send(operator_client, "post", self.list_url(), self.create_payload(world)))
 
 
 class TestCapacities(ResourceAPITests):
@@ -531,6 +532,7 @@ class TestContacts(ResourceAPITests):
 
 class TestSources(ResourceAPITests):
     basename, lookup = "source", "key"
+    public = True
 
     def make(self, world, n):
         return services.save_source(
@@ -562,6 +564,7 @@ class TestSources(ResourceAPITests):
 
 class TestSectors(ResourceAPITests):
     basename, lookup = "sector", "code"
+    public = True
 
     def make(self, world, n):
         return services.save_sector(f"sector-{n}", name_zh=f"行业{n}", name_en=f"Sector {n}")[0]
@@ -591,15 +594,15 @@ def test_region_shows_its_place_in_the_tree(world, client):
     assert region["qualified_name"] == "江苏省 › 南通市 › 通州区"
 
 
-def test_the_two_tongzhous_are_distinct(world, client):
+def test_the_two_tongzhous_are_distinct(world, client, operator_client):
     found = {row["code"]: row for row in listed(client, "region", q="通州区")}
     assert set(found) == {"320612", "110112"}
     assert found["320612"]["ancestors"] == ["320000", "320600"]
     assert found["110112"]["ancestors"] == ["110000", "110100"]
     assert found["320612"]["qualified_name"] != found["110112"]["qualified_name"]
     assert keys(listed(client, "region", q="通州区", within="320000"), "code") == {"320612"}
-    assert keys(listed(client, "organisation", region="110112")) == {"beijing-tongzhou-demo"}
-    assert "beijing-tongzhou-demo" not in keys(listed(client, "organisation", region="320612"))
+    assert keys(listed(operator_client, "organisation", region="110112")) == {"beijing-tongzhou-demo"}
+    assert "beijing-tongzhou-demo" not in keys(listed(operator_client, "organisation", region="320612"))
 
 
 def test_region_filters(world, client):
@@ -640,9 +643,9 @@ def test_unknown_region_in_a_filter_is_400_naming_it(world, client, params):
     assert field in params and "999999" in messages[0]
 
 
-def test_moving_a_region_keeps_its_history(world, staff_client):
+def test_moving_a_region_keeps_its_history(world, operator_client):
     response = send(
-        staff_client,
+        operator_client,
         "patch",
         reverse("region-detail", args=["320612"]),
         {"parent": "110100", "moved_on": "2030-01-01"},
@@ -658,16 +661,16 @@ def test_moving_a_region_keeps_its_history(world, staff_client):
     ]
 
 
-def test_a_region_cannot_move_below_itself(world, staff_client):
+def test_a_region_cannot_move_below_itself(world, operator_client):
     response = send(
-        staff_client, "patch", reverse("region-detail", args=["320000"]), {"parent": "320612"}
+        operator_client, "patch", reverse("region-detail", args=["320000"]), {"parent": "320612"}
     )
     assert "parent" in errors_of(response)
 
 
-def test_a_region_code_cannot_change(world, staff_client):
+def test_a_region_code_cannot_change(world, operator_client):
     response = send(
-        staff_client, "patch", reverse("region-detail", args=["320612"]), {"code": "320613"}
+        operator_client, "patch", reverse("region-detail", args=["320612"]), {"code": "320613"}
     )
     assert "code" in errors_of(response)
 
@@ -675,48 +678,48 @@ def test_a_region_code_cannot_change(world, staff_client):
 # --- organisations: place, search, filters ------------------------------------------------
 
 
-def test_region_filter_covers_the_subtree(world, client):
+def test_region_filter_covers_the_subtree(world, operator_client):
     for code in ("320612", "320600", "320000"):
-        assert "zhongkeyi-nantong" in keys(listed(client, "organisation", region=code)), code
-    assert "zhongkeyi-nantong" not in keys(listed(client, "organisation", region="110000"))
-    assert keys(listed(client, "organisation", region="210000")) == {"sky-technology"}
+        assert "zhongkeyi-nantong" in keys(listed(operator_client, "organisation", region=code)), code
+    assert "zhongkeyi-nantong" not in keys(listed(operator_client, "organisation", region="110000"))
+    assert keys(listed(operator_client, "organisation", region="210000")) == {"sky-technology"}
 
 
-def test_region_filter_follows_the_current_location(world, client):
+def test_region_filter_follows_the_current_location(world, operator_client):
     services.move_organisation(world.zhongkeyi, world.beijing_tongzhou, since=dt.date(2024, 1, 1))
-    assert "zhongkeyi-nantong" not in keys(listed(client, "organisation", region="320000"))
-    assert "zhongkeyi-nantong" in keys(listed(client, "organisation", region="110000"))
+    assert "zhongkeyi-nantong" not in keys(listed(operator_client, "organisation", region="320000"))
+    assert "zhongkeyi-nantong" in keys(listed(operator_client, "organisation", region="110000"))
 
 
 @pytest.mark.parametrize("text", ["zhongkeyi", "zky", "中科仪", "Zhongkeyi (Nantong)", "ZHONGKEYI"])
-def test_search_finds_zhongkeyi(world, client, text):
-    assert "zhongkeyi-nantong" in keys(listed(client, "organisation", q=text))
+def test_search_finds_zhongkeyi(world, operator_client, text):
+    assert "zhongkeyi-nantong" in keys(listed(operator_client, "organisation", q=text))
 
 
-def test_search_by_alias_and_uscc(world, client):
-    assert keys(listed(client, "organisation", q="南通高新区")) == {"nantong-high-tech-zone"}
-    assert keys(listed(client, "organisation", q=world.beijing_firm.uscc)) == {
+def test_search_by_alias_and_uscc(world, operator_client):
+    assert keys(listed(operator_client, "organisation", q="南通高新区")) == {"nantong-high-tech-zone"}
+    assert keys(listed(operator_client, "organisation", q=world.beijing_firm.uscc)) == {
         "beijing-tongzhou-demo"
     }
-    assert listed(client, "organisation", q="no such name anywhere") == []
+    assert listed(operator_client, "organisation", q="no such name anywhere") == []
 
 
-def test_organisation_filters(world, client):
-    assert keys(listed(client, "organisation", kind="park")) == {"hengli-nantong"}
-    assert keys(listed(client, "organisation", sector="semiconductor-equipment")) == {
+def test_organisation_filters(world, operator_client):
+    assert keys(listed(operator_client, "organisation", kind="park")) == {"hengli-nantong"}
+    assert keys(listed(operator_client, "organisation", sector="semiconductor-equipment")) == {
         "zhongkeyi-nantong"
     }
-    assert keys(listed(client, "organisation", synthetic="true")) == {"beijing-tongzhou-demo"}
-    assert "beijing-tongzhou-demo" not in keys(listed(client, "organisation", synthetic="false"))
-    assert keys(listed(client, "organisation", within="nantong-high-tech-zone")) == {
+    assert keys(listed(operator_client, "organisation", synthetic="true")) == {"beijing-tongzhou-demo"}
+    assert "beijing-tongzhou-demo" not in keys(listed(operator_client, "organisation", synthetic="false"))
+    assert keys(listed(operator_client, "organisation", within="nantong-high-tech-zone")) == {
         "zhongkeyi-nantong"
     }
-    assert keys(listed(client, "organisation", region="320600", kind="enterprise")) == {
+    assert keys(listed(operator_client, "organisation", region="320600", kind="enterprise")) == {
         "zhongkeyi-nantong"
     }
 
 
-def test_within_includes_parks_inside_the_zone(world, client):
+def test_within_includes_parks_inside_the_zone(world, operator_client):
     services.move_organisation(
         world.hengli, world.tongzhou, within=world.zone, since=dt.date(2015, 1, 1)
     )
@@ -726,7 +729,7 @@ def test_within_includes_parks_inside_the_zone(world, client):
     services.move_organisation(
         tenant, world.tongzhou, within=world.hengli, since=dt.date(2016, 1, 1)
     )
-    assert keys(listed(client, "organisation", within="nantong-high-tech-zone")) == {
+    assert keys(listed(operator_client, "organisation", within="nantong-high-tech-zone")) == {
         "zhongkeyi-nantong",
         "hengli-nantong",
         "hengli-tenant",
@@ -744,11 +747,11 @@ def test_within_includes_parks_inside_the_zone(world, client):
         ({"q": "\x00"}, "q"),
     ],
 )
-def test_bad_filters_are_400_naming_the_parameter(world, client, params, field):
-    assert field in errors_of(client.get(reverse("organisation-list"), params))
+def test_bad_filters_are_400_naming_the_parameter(world, operator_client, params, field):
+    assert field in errors_of(operator_client.get(reverse("organisation-list"), params))
 
 
-def test_child_rows_filter_through_their_organisation(world, client):
+def test_child_rows_filter_through_their_organisation(world, operator_client):
     services.save_milestone(
         None,
         organisation=world.zhongkeyi,
@@ -759,43 +762,43 @@ def test_child_rows_filter_through_their_organisation(world, client):
     services.save_milestone(
         None, organisation=world.beijing_firm, date=dt.date(2021, 5, 1), kind="founded"
     )
-    assert keys(listed(client, "milestone", organisation="zhongkeyi-nantong"), "organisation") == {
+    assert keys(listed(operator_client, "milestone", organisation="zhongkeyi-nantong"), "organisation") == {
         "zhongkeyi-nantong"
     }
-    assert keys(listed(client, "milestone", region="320600"), "organisation") == {
+    assert keys(listed(operator_client, "milestone", region="320600"), "organisation") == {
         "zhongkeyi-nantong"
     }
-    assert keys(listed(client, "milestone", q="zky"), "organisation") == {"zhongkeyi-nantong"}
-    assert keys(listed(client, "milestone", synthetic="true"), "organisation") == {
+    assert keys(listed(operator_client, "milestone", q="zky"), "organisation") == {"zhongkeyi-nantong"}
+    assert keys(listed(operator_client, "milestone", synthetic="true"), "organisation") == {
         "beijing-tongzhou-demo"
     }
-    assert keys(listed(client, "milestone", kind="founded"), "organisation") == {
+    assert keys(listed(operator_client, "milestone", kind="founded"), "organisation") == {
         "beijing-tongzhou-demo"
     }
-    assert keys(listed(client, "phase", organisation="hengli-nantong"), "park") == {
+    assert keys(listed(operator_client, "phase", organisation="hengli-nantong"), "park") == {
         "hengli-nantong"
     }
-    assert listed(client, "phase", region="110000") == []
+    assert listed(operator_client, "phase", region="110000") == []
     assert keys(
-        listed(client, "location", organisation="zhongkeyi-nantong", current="true"), "region"
+        listed(operator_client, "location", organisation="zhongkeyi-nantong", current="true"), "region"
     ) == {"320612"}
-    assert listed(client, "location", organisation="zhongkeyi-nantong", current="false") == []
+    assert listed(operator_client, "location", organisation="zhongkeyi-nantong", current="false") == []
     assert "organisation" in errors_of(
-        client.get(reverse("contact-list"), {"organisation": "no-such"})
+        operator_client.get(reverse("contact-list"), {"organisation": "no-such"})
     )
 
 
-def test_ordering(world, client):
-    assert [row["code"] for row in listed(client, "region", ordering="-code")][:2] == [
+def test_ordering(world, operator_client):
+    assert [row["code"] for row in listed(operator_client, "region", ordering="-code")][:2] == [
         "320612",
         "320600",
     ]
-    names = [row["name_en"] for row in listed(client, "organisation", ordering="name_en")]
+    names = [row["name_en"] for row in listed(operator_client, "organisation", ordering="name_en")]
     assert names == sorted(names)
 
 
-def test_organisation_representation(world, client):
-    shown = client.get(reverse("organisation-detail", args=["zhongkeyi-nantong"])).json()
+def test_organisation_representation(world, operator_client):
+    shown = operator_client.get(reverse("organisation-detail", args=["zhongkeyi-nantong"])).json()
     assert shown["current_location"] == {
         "region": "320612",
         "region_name": "江苏省 › 南通市 › 通州区",
@@ -810,16 +813,16 @@ def test_organisation_representation(world, client):
     )
     assert shown["related"]["holdings"].endswith("/api/v1/ownerships/?owner=zhongkeyi-nantong")
     assert "tenants" not in shown["related"] and "phases" not in shown["related"]
-    zone = client.get(reverse("organisation-detail", args=["nantong-high-tech-zone"])).json()
+    zone = operator_client.get(reverse("organisation-detail", args=["nantong-high-tech-zone"])).json()
     assert zone["aliases"] == [{"name": "南通高新区", "kind": "short", "valid_to": None}]
-    tenants = client.get(zone["related"]["tenants"]).json()["results"]
+    tenants = operator_client.get(zone["related"]["tenants"]).json()["results"]
     assert keys(tenants) == {"zhongkeyi-nantong"}
 
 
-def test_organisation_list_query_count_is_the_same_for_3_and_30(world, client):
+def test_organisation_list_query_count_is_the_same_for_3_and_30(world, operator_client):
     def queries_for_a_page():
         with CaptureQueriesContext(connection) as queries:
-            body = client.get(reverse("organisation-list"), {"page_size": 100}).json()
+            body = operator_client.get(reverse("organisation-list"), {"page_size": 100}).json()
         return len(queries), body["count"]
 
     for n in range(3):
@@ -835,47 +838,47 @@ def test_organisation_list_query_count_is_the_same_for_3_and_30(world, client):
 # --- writes through the services -------------------------------------------------------------
 
 
-def test_a_new_entry_with_a_bad_check_character_is_refused(world, staff_client):
+def test_a_new_entry_with_a_bad_check_character_is_refused(world, operator_client):
     bad = with_bad_check_character(valid_uscc("MA424242"))
     payload = {"key": "bad-code", "kind": "enterprise", "name_en": "Bad Code Co", "uscc": bad}
-    errors = errors_of(send(staff_client, "post", reverse("organisation-list"), payload))
+    errors = errors_of(send(operator_client, "post", reverse("organisation-list"), payload))
     assert list(errors) == ["uscc"] and "check character" in errors["uscc"][0]
     assert not Organisation.objects.filter(key="bad-code").exists()
 
 
-def test_a_legacy_code_survives_a_round_trip(world, staff_client):
+def test_a_legacy_code_survives_a_round_trip(world, operator_client):
     """A code imported with a warning is kept when a client PUTs the record back."""
     legacy = with_bad_check_character(valid_uscc("MA777777"))
     services.save_organisation(
         "legacy-firm", kind="enterprise", name_en="Legacy Firm", uscc=legacy, legacy_uscc=True
     )
     url = reverse("organisation-detail", args=["legacy-firm"])
-    shown = staff_client.get(url).json()
+    shown = operator_client.get(url).json()
     assert shown["uscc"] == legacy and shown["uscc_warning"]
-    response = send(staff_client, "put", url, {**shown, "name_en": "Legacy Firm Ltd"})
+    response = send(operator_client, "put", url, {**shown, "name_en": "Legacy Firm Ltd"})
     assert response.status_code == 200, response.content
     assert response.json()["uscc_warning"] == shown["uscc_warning"]
     assert "uscc" in errors_of(
-        send(staff_client, "patch", url, {"uscc": with_bad_check_character(valid_uscc("MA888888"))})
+        send(operator_client, "patch", url, {"uscc": with_bad_check_character(valid_uscc("MA888888"))})
     )
 
 
-def test_an_organisation_key_cannot_change(world, staff_client):
+def test_an_organisation_key_cannot_change(world, operator_client):
     url = reverse("organisation-detail", args=["zhongkeyi-nantong"])
-    assert "key" in errors_of(send(staff_client, "patch", url, {"key": "renamed"}))
+    assert "key" in errors_of(send(operator_client, "patch", url, {"key": "renamed"}))
 
 
-def test_aliases_are_replaced_and_searchable(world, staff_client, client):
+def test_aliases_are_replaced_and_searchable(world, operator_client):
     url = reverse("organisation-detail", args=["zhongkeyi-nantong"])
-    response = send(staff_client, "patch", url, {"aliases": [{"name": "中科仪南通"}]})
+    response = send(operator_client, "patch", url, {"aliases": [{"name": "中科仪南通"}]})
     assert response.status_code == 200, response.content
     assert [alias["name"] for alias in response.json()["aliases"]] == ["中科仪南通"]
-    assert keys(listed(client, "organisation", q="中科仪南通")) == {"zhongkeyi-nantong"}
+    assert keys(listed(operator_client, "organisation", q="中科仪南通")) == {"zhongkeyi-nantong"}
 
 
-def test_creating_a_location_records_a_move(world, staff_client):
+def test_creating_a_location_records_a_move(world, operator_client):
     payload = {"organisation": "zhongkeyi-nantong", "region": "110112", "since": "2024-03"}
-    response = send(staff_client, "post", reverse("location-list"), payload)
+    response = send(operator_client, "post", reverse("location-list"), payload)
     assert response.status_code == 201, response.content
     assert response.json()["region_name"] == "北京市 › 市辖区 › 通州区"
     history = Location.objects.filter(organisation=world.zhongkeyi).order_by("valid_from")
@@ -885,11 +888,11 @@ def test_creating_a_location_records_a_move(world, staff_client):
     ]
 
 
-def test_correcting_a_location_cannot_overlap_another(world, staff_client):
+def test_correcting_a_location_cannot_overlap_another(world, operator_client):
     services.move_organisation(world.zhongkeyi, world.beijing_tongzhou, since=dt.date(2024, 1, 1))
     first = Location.objects.get(organisation=world.zhongkeyi, valid_to__isnull=False)
     response = send(
-        staff_client,
+        operator_client,
         "patch",
         reverse("location-detail", args=[first.pk]),
         {"valid_to": "2025-01-01"},
@@ -897,20 +900,20 @@ def test_correcting_a_location_cannot_overlap_another(world, staff_client):
     assert "valid_from" in errors_of(response)
 
 
-def test_a_phase_belongs_to_a_park_or_zone(world, staff_client):
+def test_a_phase_belongs_to_a_park_or_zone(world, operator_client):
     payload = {"park": "zhongkeyi-nantong", "number": 1, "status": "operating"}
-    errors = errors_of(send(staff_client, "post", reverse("phase-list"), payload))
+    errors = errors_of(send(operator_client, "post", reverse("phase-list"), payload))
     assert "only a zone or park" in errors["park"][0]
 
 
-def test_failed_write_leaves_nothing_behind(world, staff_client):
+def test_failed_write_leaves_nothing_behind(world, operator_client):
     payload = {
         "key": "half-written",
         "kind": "enterprise",
         "name_en": "Half",
         "sectors": ["no-such-sector"],
     }
-    assert "sectors" in errors_of(send(staff_client, "post", reverse("organisation-list"), payload))
+    assert "sectors" in errors_of(send(operator_client, "post", reverse("organisation-list"), payload))
     assert not Organisation.objects.filter(key="half-written").exists()
 
 

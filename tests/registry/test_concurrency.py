@@ -21,44 +21,44 @@ def patch(client, url, body, etag=None):
     return client.patch(url, body, content_type="application/json", **headers)
 
 
-def test_a_read_carries_an_etag_that_changes_with_the_row(staff_client, firm):
+def test_a_read_carries_an_etag_that_changes_with_the_row(operator_client, firm):
     url = "/api/v1/organisations/firm/"
-    first = staff_client.get(url)["ETag"]
-    assert first == staff_client.get(url)["ETag"]
-    response = patch(staff_client, url, {"description_en": "new"}, first)
+    first = operator_client.get(url)["ETag"]
+    assert first == operator_client.get(url)["ETag"]
+    response = patch(operator_client, url, {"description_en": "new"}, first)
     assert response.status_code == 200
     assert response["ETag"] != first
-    assert response["ETag"] == staff_client.get(url)["ETag"]
+    assert response["ETag"] == operator_client.get(url)["ETag"]
 
 
-def test_a_stale_update_gets_412_and_changes_nothing(staff_client, firm):
+def test_a_stale_update_gets_412_and_changes_nothing(operator_client, firm):
     url = "/api/v1/organisations/firm/"
-    etag = staff_client.get(url)["ETag"]
-    assert patch(staff_client, url, {"description_en": "first writer"}, etag).status_code == 200
-    response = patch(staff_client, url, {"description_en": "second writer"}, etag)
+    etag = operator_client.get(url)["ETag"]
+    assert patch(operator_client, url, {"description_en": "first writer"}, etag).status_code == 200
+    response = patch(operator_client, url, {"description_en": "second writer"}, etag)
     assert response.status_code == 412
     assert "changed since you read it" in response.json()["detail"]
     assert Organisation.objects.get(key="firm").description_en == "first writer"
-    assert response.json()["current_etag"] == staff_client.get(url)["ETag"]
+    assert response.json()["current_etag"] == operator_client.get(url)["ETag"]
 
 
-def test_a_stale_put_on_a_child_row_gets_412(staff_client, firm):
+def test_a_stale_put_on_a_child_row_gets_412(operator_client, firm):
     milestone, _ = save_milestone(organisation=firm, date=dt.date(2022, 11, 1), kind="trial_production")
     url = f"/api/v1/milestones/{milestone.pk}/"
-    read = staff_client.get(url)
+    read = operator_client.get(url)
     etag, body = read["ETag"], read.json()
-    assert patch(staff_client, url, {"text_en": "first"}, etag).status_code == 200
+    assert patch(operator_client, url, {"text_en": "first"}, etag).status_code == 200
     body["text_en"] = "second"
-    response = staff_client.put(url, body, content_type="application/json", HTTP_IF_MATCH=etag)
+    response = operator_client.put(url, body, content_type="application/json", HTTP_IF_MATCH=etag)
     assert response.status_code == 412
     assert Milestone.objects.get(pk=milestone.pk).text_en == "first"
 
 
-def test_if_match_star_and_no_header_are_unconditional(staff_client, firm):
+def test_if_match_star_and_no_header_are_unconditional(operator_client, firm):
     url = "/api/v1/organisations/firm/"
-    assert patch(staff_client, url, {"description_en": "a"}, "*").status_code == 200
-    assert patch(staff_client, url, {"description_en": "b"}).status_code == 200
+    assert patch(operator_client, url, {"description_en": "a"}, "*").status_code == 200
+    assert patch(operator_client, url, {"description_en": "b"}).status_code == 200
 
 
-def test_an_unknown_row_is_404_before_any_version_check(staff_client):
-    assert patch(staff_client, "/api/v1/organisations/nobody/", {"description_en": "x"}, '"abc"').status_code == 404
+def test_an_unknown_row_is_404_before_any_version_check(operator_client):
+    assert patch(operator_client, "/api/v1/organisations/nobody/", {"description_en": "x"}, '"abc"').status_code == 404

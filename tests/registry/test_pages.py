@@ -23,25 +23,25 @@ def tongzhou_world(divisions):
     return firm
 
 
-def test_home_shows_the_district_with_its_breadcrumb(client, tongzhou_world):
-    html = client.get("/").content.decode()
+def test_home_shows_the_district_with_its_breadcrumb(operator_client, tongzhou_world):
+    html = operator_client.get("/").content.decode()
     assert "通州区" in html and "320612" in html
     assert re.search(r"首页 Home</a> › 地区 Regions › <a[^>]*>江苏省 Jiangsu</a> › <a[^>]*>南通市 Nantong</a>", html)
     assert "中科仪(南通)半导体设备有限责任公司" in html
 
 
-def test_search_page_finds_by_pinyin(client, tongzhou_world):
-    html = client.get("/", {"q": "zky"}).content.decode()
+def test_search_page_finds_by_pinyin(operator_client, tongzhou_world):
+    html = operator_client.get("/", {"q": "zky"}).content.decode()
     assert "Zhongkeyi (Nantong)" in html and "1 个结果" in html
 
 
-def test_region_page_lists_children_and_organisations(client, tongzhou_world):
-    html = client.get("/regions/320612/").content.decode()
+def test_region_page_lists_children_and_organisations(operator_client, tongzhou_world):
+    html = operator_client.get("/regions/320612/").content.decode()
     assert "川姜镇" in html and "Zhongkeyi (Nantong)" in html
 
 
-def test_organisation_page_shows_location_in_the_zone(client, tongzhou_world):
-    html = client.get("/organisations/zhongkeyi-nantong/").content.decode()
+def test_organisation_page_shows_location_in_the_zone(operator_client, tongzhou_world):
+    html = operator_client.get("/organisations/zhongkeyi-nantong/").content.decode()
     assert "南通国家高新技术产业开发区" in html and ">2020<" in html
 
 
@@ -55,8 +55,8 @@ def test_odd_searches_never_fail(client, tongzhou_world, query):
     assert client.get("/", {"q": query}).status_code == 200
 
 
-def test_pages_load_no_third_party_assets(client, tongzhou_world):
-    html = client.get("/organisations/zhongkeyi-nantong/").content.decode()
+def test_pages_load_no_third_party_assets(operator_client, tongzhou_world):
+    html = operator_client.get("/organisations/zhongkeyi-nantong/").content.decode()
     assert not re.search(r'(src|href)="https?://', html)
 
 

@@ -6,6 +6,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from kechuang.accounts.scoping import visible_to
+
 from ..dates import PartialDate, Precision, to_partial
 from ..models import Region
 
@@ -29,7 +31,9 @@ class KeyRelatedField(serializers.SlugRelatedField):
     """A related row named by its key or code (`320612`, `zhongkeyi-nantong`).
 
     An unknown key is a field error that names it. A number is read as its digits, so
-    a region code may be sent as 320612 or "320612".
+    a region code may be sent as 320612 or "320612". Only rows the caller may see can
+    be named: a key outside their scope is answered as an unknown one, so a write
+    cannot be used to learn what exists elsewhere.
     """
 
     default_error_messages = {
@@ -40,6 +44,11 @@ class KeyRelatedField(serializers.SlugRelatedField):
     def __init__(self, noun: str, **kwargs):
         self.noun = noun
         super().__init__(**kwargs)
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        request = self.context.get("request")
+        return queryset if request is None else visible_to(queryset, request.user)
 
     def to_internal_value(self, data):
         if isinstance(data, int) and not isinstance(data, bool):

@@ -276,6 +276,17 @@ class OrganisationSerializer(RegistrySerializer):
     aliases = AliasSerializer(many=True, required=False)
     current_location = LocationSummarySerializer(read_only=True, allow_null=True)
     related = serializers.SerializerMethodField(help_text="Lists of this organisation's rows.")
+    # Where a new organisation is: it places the organisation in a scope (who may see
+    # and change it). Later moves are new locations (POST /locations/).
+    region = region_field(
+        write_only=True, required=False, help_text="On create: code of the region it is located in."
+    )
+    within = organisation_field(
+        write_only=True,
+        required=False,
+        allow_null=True,
+        help_text="On create: key of the zone or park it is located in.",
+    )
 
     class Meta(RegistrySerializer.Meta):
         model = Organisation
@@ -298,6 +309,8 @@ class OrganisationSerializer(RegistrySerializer):
             "aliases",
             "current_location",
             "related",
+            "region",
+            "within",
         ]
         read_only_fields = ["uscc_warning"]
         extra_kwargs = {"uscc": {"allow_null": True, "allow_blank": True}}
@@ -347,6 +360,16 @@ class OrganisationSerializer(RegistrySerializer):
             )
         return aliases
 
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if self.instance is not None and ("region" in attrs or "within" in attrs):
+            raise serializers.ValidationError(
+                {"region": ["an organisation moves by a new location (POST /api/v1/locations/), not by an update"]}
+            )
+        if attrs.get("within") is not None and "region" not in attrs:
+            raise serializers.ValidationError({"region": ["give the region of the zone or park too"]})
+        return attrs
+
     def service_fields(self, attrs: dict) -> dict:
         """The validated attributes as `save_organisation` takes them."""
         fields = dict(attrs)
@@ -357,7 +380,11 @@ class OrganisationSerializer(RegistrySerializer):
         return fields
 
     def create(self, attrs):
-        return services.save_organisation(**self.service_fields(attrs))[0]
+        region, within = attrs.pop("region", None), attrs.pop("within", None)
+        org = services.save_organisation(**self.service_fields(attrs))[0]
+        if region is not None:
+            services.move_organisation(org, region, within=within, source=org.source)
+        return org
 
     def update(self, org, attrs):
         fields = self.service_fields(attrs)

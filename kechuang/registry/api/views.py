@@ -5,6 +5,7 @@ and a wrong row is corrected or ended (`valid_to`, `until`) instead. The history
 (`<lookup>/history/`) is read-only (docs/audit.md).
 """
 
+import copy
 import hashlib
 import json
 
@@ -13,11 +14,12 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Prefetch
 from rest_framework import mixins, parsers, status, viewsets
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.serializers import ValidationError, as_serializer_error
 from rest_framework.settings import api_settings
 
+from kechuang.accounts.scoping import can_change, can_create_in, visible_to
 from kechuang.audit.api import HistoryMixin
 
 from .. import filters
@@ -53,6 +55,18 @@ class JSONParser(parsers.JSONParser):
             raise ParseError("JSON parse error - nested too deeply") from None
 
 
+def proposed_row(serializer):
+    """The row as the write would leave it, unsaved: the stored row (or a new one) with
+    the validated values of its own columns set."""
+    model = serializer.Meta.model
+    columns = {field.name for field in model._meta.concrete_fields}
+    values = {name: value for name, value in serializer.validated_data.items() if name in columns}
+    row = copy.copy(serializer.instance) if serializer.instance is not None else model()
+    for name, value in values.items():
+        setattr(row, name, value)
+    return row
+
+
 KEY_PATTERN = r"[-a-zA-Z0-9_]+"
 ID_PATTERN = r"[0-9]+"
 
@@ -65,13 +79,19 @@ class RegistryViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Reads are open; writes need a staff user (the default permission class). Each
-    write is one transaction; a rule a service refuses is a 400 naming the field."""
+    """Every read is narrowed to the caller's scope (`visible_to`); every write is
+    checked against it twice: on the row as found (`ScopedAccess`) and on the row as it
+    would be written (`check_scope`), so nobody creates a row outside their scope or
+    moves one out of it. Each write is one transaction; a rule a service refuses is a
+    400 naming the field."""
 
     # A lookup value that cannot be a key never reaches the database (a NUL byte in
     # the path would be a DataError on PostgreSQL): the URL does not match, 404.
     lookup_value_regex = ID_PATTERN
     parser_classes = [JSONParser, parsers.FormParser, parsers.MultiPartParser]
+
+    def get_queryset(self):
+        return visible_to(super().get_queryset(), self.request.user)
 
     def retrieve(self, request, *args, **kwargs):
         response = super().retrieve(request, *args, **kwargs)
@@ -100,10 +120,17 @@ class RegistryViewSet(
         return response
 
     def perform_create(self, serializer):
+        self.check_scope(serializer)
         self.save(serializer)
 
     def perform_update(self, serializer):
+        self.check_scope(serializer)
         self.save(serializer)
+
+    def check_scope(self, serializer) -> None:
+        """Refuse (403) a write whose result the caller could not change."""
+        if not can_change(self.request.user, proposed_row(serializer)):
+            raise PermissionDenied("this change would put the row outside what your role may change")
 
     def save(self, serializer):
         try:
@@ -165,6 +192,16 @@ class OrganisationViewSet(RegistryViewSet):
     lookup_field = "key"
     lookup_value_regex = KEY_PATTERN
     ordering_fields = ["key", "kind", "name_zh", "name_en", "created_at", "updated_at"]
+
+    def check_scope(self, serializer):
+        if serializer.instance is not None:
+            return super().check_scope(serializer)
+        # A new organisation is placed by the location it is created with.
+        data = serializer.validated_data
+        if not can_create_in(self.request.user, data.get("region"), data.get("within")):
+            raise PermissionDenied(
+                "you may register organisations only inside your scope: give a `region` (and `within`) there"
+            )
 
 
 class LocationViewSet(RegistryViewSet):
