@@ -41,7 +41,6 @@ from kechuang.registry.models import (
     Sector,
     Source,
 )
-
 from kechuang.registry.services import region_path
 
 from .models import Grant, Role

@@ -11,6 +11,7 @@ from kechuang.audit.admin import AuditedAdmin, register_history
 
 from . import models, services
 
+
 class RegistryAdmin(ScopedAdmin, AuditedAdmin):
     """Scoped (accounts.admin.ScopedAdmin) and audited (a History page per row)."""
 
