@@ -189,9 +189,17 @@ def can_change(user, obj: Model) -> bool:
     organisation_id = obj.pk if model is Organisation else getattr(obj, f"{ORGANISATION_FIELD[model]}_id")
     if organisation_id is None:
         return False  # an organisation is created with its location: see can_create_in
-    if model is Location and not can_create_in(user, obj.region, obj.within):
-        return False  # a move or a correction must land inside the scope too
+    if model is Location and not (_same_place_as_stored(obj) or can_create_in(user, obj.region, obj.within)):
+        return False  # a move, or a correction of the place, must land inside the scope too
     return Organisation.objects.filter(organisations_changeable(scope), pk=organisation_id).exists()
+
+
+def _same_place_as_stored(location: Location) -> bool:
+    """Whether a location row keeps the region and zone or park it has in the database
+    (a correction of its address or dates, say)."""
+    return location.pk is not None and Location.objects.filter(
+        pk=location.pk, region_id=location.region_id, within_id=location.within_id
+    ).exists()
 
 
 def can_create_in(user, region: Region | None, within: Organisation | None = None) -> bool:
