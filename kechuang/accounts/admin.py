@@ -36,8 +36,10 @@ class _Scoped:
         return _may_enter(request)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        # Choices and autocompletes offer only the organisations the user may see.
-        if db_field.related_model is Organisation:
+        # The organisation a row belongs to, and the zone or park it is in, can only be
+        # one the user may see. (An owner may be any organisation, as in the API; the
+        # autocomplete still searches only what the user may see.)
+        if db_field.related_model is Organisation and db_field.name != "owner":
             kwargs.setdefault("queryset", visible_to(Organisation.objects.all(), request.user))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 

@@ -2,6 +2,10 @@
 list of every historical table. History is evidence: nobody edits, deletes or
 reverts it, superusers included."""
 
+import hashlib
+import json
+
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -13,11 +17,43 @@ from simple_history.utils import get_history_model_for_model
 from .changes import natural_key_field
 
 
+def row_version(row: models.Model) -> str:
+    """A fingerprint of a row's stored values: it changes whenever any column does."""
+    values = {field.attname: field.value_from_object(row) for field in row._meta.concrete_fields}
+    return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+class VersionedModelForm(forms.ModelForm):
+    """A change form that carries the version of the row it was opened on, and refuses
+    to save over a change someone else made since (no silent lost update). The row is
+    locked while the versions are compared (the admin saves in one transaction)."""
+
+    row_version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    STALE = ("this record was changed by someone else after you opened it; "
+             "reload the page to see their change, then redo yours. 此记录已被他人修改，请刷新后重新编辑。")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None and not self.is_bound:
+            self.initial["row_version"] = row_version(self.instance)
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk is not None:
+            stored = type(self.instance)._default_manager.select_for_update().filter(pk=self.instance.pk).first()
+            if stored is not None and data.get("row_version") != row_version(stored):
+                raise forms.ValidationError(self.STALE, code="stale")
+        return data
+
+
 class AuditedAdmin(SimpleHistoryAdmin):
     """A model admin with a History page showing the interface of each change (next
-    to simple-history's user, reason and changes). Reverting is off: a past state is
-    restored by an ordinary, recorded edit."""
+    to simple-history's user, reason and changes), and change forms that refuse a
+    stale save (VersionedModelForm). Reverting is off: a past state is restored by an
+    ordinary, recorded edit."""
 
+    form = VersionedModelForm
     history_list_display = ["interface"]
 
     @admin.display(description="interface")

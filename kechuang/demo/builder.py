@@ -71,7 +71,10 @@ def ensure_role_users() -> Iterator[str]:
     when a user is created."""
     User = get_user_model()
     for username, role, scope, description in DEMO_ROLES:
-        user, created = User.objects.get_or_create(username=username, defaults={"first_name": description})
+        # The bureau admin also gets the admin site (scoped to their district, as everywhere).
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"first_name": description, "is_staff": role == Role.BUREAU_ADMIN}
+        )
         if created:
             user.set_password(DEMO_PASSWORD)
             user.save()

@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.db.models import URLField
 
 from kechuang.accounts.admin import ScopedAdmin, ScopedInline
-from kechuang.audit.admin import AuditedAdmin, register_history
+from kechuang.audit.admin import AuditedAdmin, VersionedModelForm, register_history
 
 from . import models, services
 
@@ -99,7 +99,7 @@ class RegionAdmin(RegistryAdmin):
         )
 
 
-class OrganisationForm(forms.ModelForm):
+class OrganisationForm(VersionedModelForm):
     """The service's USCC rule as a form error, so bad input is answered on the form, not with a 500."""
 
     class Meta:
@@ -137,7 +137,8 @@ class OrganisationAdmin(RegistryAdmin):
         return [*self.readonly_fields, "key"] if obj else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
-        fields = {name: value for name, value in form.cleaned_data.items() if name not in {"key", "sectors"}}
+        fields = {name: value for name, value in form.cleaned_data.items()
+                  if name not in {"key", "sectors", "row_version"}}
         # A code kept as registered stays, with its warning; a new or changed one is checked strictly.
         unchanged_code = change and fields.get("uscc") == form.initial.get("uscc")
         saved, _ = services.save_organisation(obj.key, legacy_uscc=unchanged_code, **fields)

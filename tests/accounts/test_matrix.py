@@ -180,7 +180,7 @@ def detail_url(basename: str, row) -> str:
 
 
 def owner_for(key: str) -> str:
-    return "park" if key == "tenant" else "tenant"
+    return "elsewhere" if key == "tenant" else "tenant"
 
 
 def container_for(key: str) -> str | None:
@@ -194,9 +194,7 @@ def named_in(basename: str, key: str) -> set[str]:
         return {container_for(key)} - {None}
     if basename == "location":
         return {key, ORGANISATIONS[key][2]} - {None}
-    if basename == "ownership":
-        return {key, owner_for(key)}
-    return {key}
+    return {key}  # an owner may be any organisation (public record), in scope or not
 
 
 def create_body(basename: str, key: str) -> dict:

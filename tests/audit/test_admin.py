@@ -8,6 +8,7 @@ from django.urls import reverse
 from simple_history.utils import get_history_model_for_model
 
 from kechuang import audit
+from kechuang.audit.admin import row_version
 from kechuang.registry import services
 from kechuang.registry.models import Organisation, Sector
 from kechuang.world.loader import load_world
@@ -25,7 +26,8 @@ def sector(db):
 
 def change_in_admin(admin_client, sector, name_en):
     response = admin_client.post(reverse("admin:registry_sector_change", args=[sector.pk]),
-                                 {"code": sector.code, "name_zh": sector.name_zh, "name_en": name_en})
+                                 {"code": sector.code, "name_zh": sector.name_zh, "name_en": name_en,
+                                  "row_version": row_version(Sector.objects.get(pk=sector.pk))})
     assert response.status_code == 302, response.content
 
 

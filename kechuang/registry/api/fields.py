@@ -32,8 +32,8 @@ class KeyRelatedField(serializers.SlugRelatedField):
 
     An unknown key is a field error that names it. A number is read as its digits, so
     a region code may be sent as 320612 or "320612". Only rows the caller may see can
-    be named: a key outside their scope is answered as an unknown one, so a write
-    cannot be used to learn what exists elsewhere.
+    be named (unless `scoped=False`): a key outside their scope is answered as an
+    unknown one, so a write cannot be used to learn what exists elsewhere.
     """
 
     default_error_messages = {
@@ -41,14 +41,14 @@ class KeyRelatedField(serializers.SlugRelatedField):
         "invalid": "give the {slug_name} as a string",
     }
 
-    def __init__(self, noun: str, **kwargs):
-        self.noun = noun
+    def __init__(self, noun: str, *, scoped: bool = True, **kwargs):
+        self.noun, self.scoped = noun, scoped
         super().__init__(**kwargs)
 
     def get_queryset(self):
         queryset = super().get_queryset()
         request = self.context.get("request")
-        return queryset if request is None else visible_to(queryset, request.user)
+        return visible_to(queryset, request.user) if self.scoped and request is not None else queryset
 
     def to_internal_value(self, data):
         if isinstance(data, int) and not isinstance(data, bool):

@@ -513,7 +513,10 @@ class OwnershipSerializer(OrganisationRowSerializer):
     """An owner's share (percent) in an organisation; owners may be outside any region."""
 
     api_url = serializers.HyperlinkedIdentityField(view_name="ownership-detail")
-    owner = organisation_field(help_text="Key of the owner.")
+    # Any organisation may be named as the owner, in scope or not: a parent company is
+    # often elsewhere (Zhongkeyi's is in Shenyang) and ownership is public record. Only
+    # the owned organisation decides who may write the row.
+    owner = organisation_field(help_text="Key of the owner (any organisation).", scoped=False)
     wholly_owned = serializers.BooleanField(read_only=True)
     save_function = staticmethod(services.save_ownership)
 
