@@ -95,20 +95,13 @@ class TokenView(APIView):
 # --- role grants -------------------------------------------------------------------
 
 
-class UsernameField(KeyRelatedField):
-    """A user named by their username. Any user may be named: a bureau admin grants
-    roles to people who hold none yet, so users are not narrowed to a scope."""
-
-    def get_queryset(self):
-        return self.queryset.all()
-
-
 class GrantSerializer(RegistrySerializer):
     """A role grant (授权). Written once (POST) and revoked (`revoke/`); never edited."""
 
     api_url = serializers.HyperlinkedIdentityField(view_name="grant-detail")
-    user = UsernameField("user", slug_field="username", queryset=get_user_model().objects.all(),
-                         help_text="Username of the user who holds the role.")
+    # Any user may be named: a bureau admin grants roles to people who hold none yet.
+    user = KeyRelatedField("user", slug_field="username", queryset=get_user_model().objects.all(), scoped=False,
+                           help_text="Username of the user who holds the role.")
     role = serializers.ChoiceField(
         choices=Role.choices,
         error_messages={"invalid_choice": f"{{input!r}} is not a role; roles are {', '.join(Role.values)}"},
@@ -219,6 +212,8 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Crea
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         attrs = serializer.validated_data
+        # grant_role answers a grant the user already holds instead of adding a second
+        # one; 200 tells the client that nothing was created.
         held = Grant.objects.active().filter(user=attrs["user"], role=attrs["role"], region=attrs.get("region"),
                                              organisation=attrs.get("organisation")).exists()
         serializer.save()

@@ -42,12 +42,13 @@ from kechuang.registry.models import (
     Source,
 )
 from kechuang.registry.services import region_path
+from kechuang.statistics.models import Metric, Observation, ObservationStatus
 
 from .models import Grant, Role
 
-#: Tables anyone may read: the division codes are a public standard, sources and
-#: sectors describe the data rather than hold it.
-REFERENCE_MODELS = (Region, RegionLink, Source, Sector)
+#: Tables anyone may read: the division codes are a public standard; sources, sectors
+#: and the metrics catalogue describe the data rather than hold it.
+REFERENCE_MODELS = (Region, RegionLink, Source, Sector, Metric)
 
 #: For each table that belongs to an organisation, the path from a row to it.
 ORGANISATION_FIELD = {
@@ -102,8 +103,7 @@ def _in_paths(paths: tuple[str, ...]) -> Q:
     """Organisations whose current location lies in one of the region subtrees."""
     if not paths:
         return Q(pk__in=[])
-    regions = Region.objects.filter(reduce(or_, (Q(path__startswith=p) for p in paths)))
-    return Q(pk__in=Location.objects.current().filter(region__in=regions).values("organisation_id"))
+    return Q(pk__in=Location.objects.current().filter(region__in=_regions_in(paths)).values("organisation_id"))
 
 
 def _tenants_of(parks: tuple[int, ...]) -> Q:
@@ -136,10 +136,25 @@ def _grants_visible(queryset: QuerySet, user, scope: Scope) -> QuerySet:
     mine = Q(user=user) if user is not None and user.is_authenticated else Q(pk__in=[])
     if not scope.change_paths:
         return queryset.filter(mine)
-    regions = Region.objects.filter(reduce(or_, (Q(path__startswith=p) for p in scope.change_paths)))
-    managed = (Q(region__in=regions) | Q(organisation__in=Organisation.objects.filter(_in_paths(scope.change_paths)))
+    managed = (Q(region__in=_regions_in(scope.change_paths)) | Q(organisation__in=Organisation.objects.filter(_in_paths(scope.change_paths)))
                | Q(role=Role.REVIEWER))
     return queryset.filter(mine | managed)
+
+
+def _observations_visible(queryset: QuerySet, scope: Scope) -> QuerySet:
+    """An enterprise's or park's figures go with the organisation; a region's own figures
+    to the bureau and analysts of a subtree holding it. Anyone reads a region's published
+    figure of a metric that is not confidential (the public's aggregates)."""
+    public = Q(region__isnull=False, status=ObservationStatus.PUBLISHED, metric__confidential=False)
+    if scope.empty:
+        return queryset.filter(public)
+    by_organisation = Q(organisation__in=Organisation.objects.filter(organisations_visible(scope)))
+    by_region = Q(region__in=_regions_in(scope.read_paths)) if scope.read_paths else Q(pk__in=[])
+    return queryset.filter(public | by_organisation | by_region)
+
+
+def _regions_in(paths: tuple[str, ...]) -> QuerySet:
+    return Region.objects.filter(reduce(or_, (Q(path__startswith=p) for p in paths)))
 
 
 def visible_to(queryset: QuerySet, user) -> QuerySet:
@@ -152,6 +167,8 @@ def visible_to(queryset: QuerySet, user) -> QuerySet:
         return queryset
     if model is Grant:
         return _grants_visible(queryset, user, scope)
+    if model is Observation:
+        return _observations_visible(queryset, scope)
     if model not in ORGANISATION_FIELD:
         raise TypeError(f"no visibility rule for {model.__name__}: add it to kechuang/accounts/scoping.py")
     if scope.empty:
@@ -182,8 +199,13 @@ def can_change(user, obj: Model) -> bool:
         path = _region_path(obj if model is Region else obj.region)
         # Its own division too (names, dates), but a new parent must keep it in the subtree.
         return any(path.startswith(p) for p in scope.change_paths)
-    if model in (Source, Sector):
+    if model in (Source, Sector, Metric):
         return bool(scope.change_paths)  # bureau staff keep the reference lists
+    if model is Observation:
+        if obj.region_id is not None:
+            return any(_region_path(obj.region).startswith(p) for p in scope.change_paths)
+        # Enterprises report their own figures, park managers their tenants', the bureau anyone's.
+        return Organisation.objects.filter(organisations_changeable(scope), pk=obj.organisation_id).exists()
     if model not in ORGANISATION_FIELD:
         raise TypeError(f"no change rule for {model.__name__}: add it to kechuang/accounts/scoping.py")
     organisation_id = obj.pk if model is Organisation else getattr(obj, f"{ORGANISATION_FIELD[model]}_id")
@@ -200,6 +222,17 @@ def _same_place_as_stored(location: Location) -> bool:
     return location.pk is not None and Location.objects.filter(
         pk=location.pk, region_id=location.region_id, within_id=location.within_id
     ).exists()
+
+
+def can_review(user, subject: Organisation | Region) -> bool:
+    """Whether `user` approves, returns, locks and publishes the figures of `subject`:
+    the bureau admins of a subtree holding it (not park managers or enterprises)."""
+    scope = scope_of(user)
+    if scope.everything:
+        return True
+    if isinstance(subject, Region):
+        return any(_region_path(subject).startswith(p) for p in scope.change_paths)
+    return Organisation.objects.filter(_in_paths(scope.change_paths), pk=subject.pk).exists()
 
 
 def can_create_in(user, region: Region | None, within: Organisation | None = None) -> bool:
