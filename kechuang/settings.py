@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "kechuang.world",
     "kechuang.demo",
     "kechuang.accounts",
+    "kechuang.statistics",
 ]
 
 MIDDLEWARE = [
