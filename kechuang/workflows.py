@@ -39,6 +39,6 @@ class Workflow:
                                   f"transitions are {', '.join(self.transitions)}")
         if state not in transition.sources:
             allowed = ", ".join(t.name for t in self.allowed_from(state)) or "none"
-            raise TransitionError(f"{self.name}: cannot {name} from {state!r}; from {state!r} the allowed "
+            raise TransitionError(f"{self.name}: cannot {name} from '{state}'; from '{state}' the allowed "
                                   f"transitions are: {allowed}")
         return transition

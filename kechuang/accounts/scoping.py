@@ -42,7 +42,7 @@ from kechuang.registry.models import (
     Source,
 )
 from kechuang.registry.services import region_path
-from kechuang.statistics.models import Metric, Observation, ObservationStatus
+from kechuang.statistics.models import DataLock, Metric, Observation, ObservationStatus
 
 from .models import Grant, Role
 
@@ -201,6 +201,8 @@ def can_change(user, obj: Model) -> bool:
         return any(path.startswith(p) for p in scope.change_paths)
     if model in (Source, Sector, Metric):
         return bool(scope.change_paths)  # bureau staff keep the reference lists
+    if model is DataLock:
+        return can_review(user, obj.region)
     if model is Observation:
         if obj.region_id is not None:
             return any(_region_path(obj.region).startswith(p) for p in scope.change_paths)

@@ -122,6 +122,9 @@ def record_observation(subject: Organisation | Region, metric: "Metric | str", p
         base_value = to_base(entered_value, entered_unit)[0] if unit else entered_value
     except UnitError as exc:
         raise StatisticsError("unit", str(exc)) from None
+    if not rules.unit_fits(metric, entered_unit):
+        raise StatisticsError("unit", f"{metric.name_zh} ({metric.code}) is measured in {metric.base_unit}; "
+                                      f"{entered_unit!r} is not a unit of it")
     if subject_kind(subject) not in metric.subject_kinds:
         raise StatisticsError("metric", f"{metric.code} is reported for {', '.join(metric.subject_kinds)}, "
                                         f"not for a {subject_kind(subject)}")
