@@ -8,6 +8,7 @@ from kechuang.health import healthz
 
 urlpatterns = [
     path("", include("kechuang.registry.urls")),
+    path("", include("kechuang.statistics.urls")),
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("kechuang.accounts.urls")),
     path("admin/", admin.site.urls),

@@ -237,6 +237,17 @@ def can_review(user, subject: Organisation | Region) -> bool:
     return Organisation.objects.filter(_in_paths(scope.change_paths), pk=subject.pk).exists()
 
 
+def reviewable_by(observations: QuerySet, user) -> QuerySet:
+    """The figures among `observations` that `user` reviews (see can_review), in one query."""
+    scope = scope_of(user)
+    if scope.everything:
+        return observations
+    if not scope.change_paths:
+        return observations.none()
+    return observations.filter(Q(organisation__in=Organisation.objects.filter(_in_paths(scope.change_paths)))
+                               | Q(region__in=_regions_in(scope.change_paths)))
+
+
 def can_create_in(user, region: Region | None, within: Organisation | None = None) -> bool:
     """Whether `user` may register a new organisation in `region` (or inside `within`)."""
     scope = scope_of(user)
