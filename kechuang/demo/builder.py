@@ -4,6 +4,7 @@
 2. `tongzhou.yaml`: the real entities and facts of the seed article, each with its source.
 3. Synthetic organisations, every one marked "(demo)" and `synthetic`.
 4. A demo login.
+5. Statistics: the article's two figures, and invented ones for the synthetic enterprises.
 
 Everything goes through the same services as real data (the division import and the
 world-file loader), in one transaction.
@@ -22,6 +23,7 @@ from kechuang.registry.divisions import load_divisions
 from kechuang.registry.models import Organisation, Region, RegionLevel
 from kechuang.world.loader import load_world
 
+from .statistics import demo_statistics
 from .synthetic import synthetic_world
 
 WORLD_FILE = Path(__file__).parent / "tongzhou.yaml"
@@ -64,6 +66,7 @@ def build_demo() -> Iterator[str]:
         yield f"synthetic organisations: {load_world(synthetic_world(towns, ZONE_KEY))}"
         yield ensure_demo_user()
         yield from ensure_role_users()
+        yield from demo_statistics(TONGZHOU)
 
 
 def ensure_role_users() -> Iterator[str]:
