@@ -29,6 +29,9 @@ Choices made here, for importers to rely on:
   digits and no float noise (0.1 → "0.1", 13000 → "13000", 1.86E9 → "1860000000"); a
   percent-formatted number keeps its sign (0.153 as 15.3% → "15.3%") so that it reads
   the same as the CSV Excel saves; dates come back as ISO text.
+- Large CSV files: `open_table` reads a CSV file row by row (the encoding is found in a
+  first pass over the bytes), so a file of millions of rows costs the memory of one row;
+  a workbook is read whole, as `read_table` reads it.
 - Duplicate column names are refused, naming the columns: an importer taking the first
   of two "本期" columns could load last year's figures as this year's. A column with
   data but no name is called "column F"; a column with neither is dropped.
@@ -43,8 +46,9 @@ import re
 import unicodedata
 import warnings
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -57,6 +61,8 @@ from openpyxl.utils import get_column_letter, range_boundaries
 
 MEGABYTE = 1024 * 1024
 DEFAULT_MAX_BYTES = 50 * MEGABYTE
+# A CSV file read row by row (open_table) costs memory for one row at a time, not for the file.
+DEFAULT_MAX_STREAM_BYTES = 4096 * MEGABYTE
 DEFAULT_MAX_CELLS = 1_000_000
 # A workbook unpacks to about ten times its size; the shared strings are held in memory.
 DEFAULT_MAX_UNPACKED_BYTES = 250 * MEGABYTE
@@ -112,6 +118,26 @@ class Table:
     encoding: str | None = None  # CSV only: "utf-8-sig", "utf-8", "utf-16" or "gb18030"
     delimiter: str | None = None  # CSV only
     sheet: str | None = None  # xlsx only: the title of the sheet read
+    notes: list[str] = field(default_factory=list)  # text above the header: a title, "单位：万元"
+
+
+@dataclass
+class TableStream:
+    """A table whose rows are read as they are consumed (`open_table`): the same shape as `Table`.
+
+    `rows` can be iterated once. `lines_estimate` is the number of lines of a CSV file (a
+    quoted line break counts twice), or the exact number of rows of a workbook, for progress.
+    """
+
+    header: list[str]
+    rows: Iterator[Row]
+    format: str
+    header_row: int
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    notes: list[str] = field(default_factory=list)
+    lines_estimate: int = 0
 
 
 @dataclass(frozen=True)
@@ -202,12 +228,148 @@ def read_table(
     data, name = _read_source(path_or_fileobj, filename, max_bytes)
     if _detect_format(data, name) == "xlsx":
         lines, merges, title = _read_workbook(data, sheet, max_cells, max_unpacked_bytes)
-        header, rows, header_row = _build_table(lines, merges, header_hints)
-        return Table(header, rows, "xlsx", header_row, sheet=title)
+        header, rows, header_row, notes = _build_table(lines, merges, header_hints)
+        return Table(header, rows, "xlsx", header_row, sheet=title, notes=notes)
     text, encoding = _decode(data)
     delimiter = _detect_delimiter(text)
-    header, rows, header_row = _build_table(_read_csv(text, delimiter, max_cells), [], header_hints)
-    return Table(header, rows, "csv", header_row, encoding=encoding, delimiter=delimiter)
+    header, rows, header_row, notes = _build_table(_read_csv(text, delimiter, max_cells), [], header_hints)
+    return Table(header, rows, "csv", header_row, encoding=encoding, delimiter=delimiter, notes=notes)
+
+
+@contextmanager
+def open_table(
+    path_or_fileobj: str | os.PathLike | BinaryIO,
+    *,
+    filename: str | None = None,
+    sheet: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_stream_bytes: int = DEFAULT_MAX_STREAM_BYTES,
+    max_cells: int = DEFAULT_MAX_CELLS,
+    max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES,
+    header_hints: Iterable[str] = (),
+) -> Iterator[TableStream]:
+    """Like `read_table`, but a CSV file is read row by row, in constant memory.
+
+    For the files that are too large to hold (a city's monthly figures: millions of rows).
+    A CSV file may be up to `max_stream_bytes`; `max_cells` does not apply to it. A
+    workbook is read as `read_table` reads it, within the same limits, since its rows
+    cannot be streamed together with its merged header cells. The header is found as
+    `read_table` finds it, among the first rows. A file object must be seekable: the
+    CSV file is read once to detect its encoding, then again for its rows.
+
+        with open_table(path, header_hints=[...]) as table:
+            for row in table.rows: ...
+
+    Errors found further down the file (an unreadable byte, a quotation mark never
+    closed) raise TableError while the rows are read.
+    """
+    if isinstance(path_or_fileobj, (str, os.PathLike)):
+        handle: BinaryIO = open(path_or_fileobj, "rb")  # closed below
+        name = filename or Path(path_or_fileobj).name
+        owned = True
+    else:
+        handle = path_or_fileobj
+        own_name = getattr(handle, "name", None)
+        name = filename or (Path(own_name).name if isinstance(own_name, str) else "")
+        owned = False
+    try:
+        head = handle.read(64 * 1024)
+        if not isinstance(head, bytes):
+            raise TypeError("open_table needs a file opened in binary mode ('rb')")
+        handle.seek(0)
+        if not head:
+            raise TableError("the file is empty")
+        if _detect_format(head, name) == "xlsx":
+            table = read_table(handle, filename=name, sheet=sheet, max_bytes=max_bytes, max_cells=max_cells,
+                               max_unpacked_bytes=max_unpacked_bytes, header_hints=header_hints)
+            yield TableStream(table.header, iter(table.rows), "xlsx", table.header_row, sheet=table.sheet,
+                              notes=table.notes, lines_estimate=len(table.rows))
+            return
+        encoding, line_count = _scan_text(handle, max_stream_bytes)
+        handle.seek(0)
+        text = io.TextIOWrapper(handle, encoding=encoding, newline="")
+        try:
+            yield _stream_csv(text, head, encoding, header_hints, line_count)
+        finally:
+            text.detach()  # the caller's file object stays open
+    finally:
+        if owned:
+            handle.close()
+
+
+def _scan_text(handle: BinaryIO, max_bytes: int) -> tuple[str, int]:
+    """The encoding of a CSV file, read through once as `_decode` reads it whole, and its line count."""
+    first = handle.read(MEGABYTE)
+    if first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    elif first.startswith(codecs.BOM_UTF8):
+        encoding = "utf-8-sig"
+    else:
+        if b"\x00" in first:
+            raise TableError("the file holds binary data, not text: it is neither a CSV file nor an Excel workbook")
+        encoding = "utf-8"
+    decoder = codecs.getincrementaldecoder("utf-8")() if encoding == "utf-8" else None
+    size = lines = 0
+    block = first
+    while block:
+        size += len(block)
+        if size > max_bytes:
+            raise TableError(
+                f"the file is larger than {_size(max_bytes)}, the most accepted: split it into smaller files (文件过大，请拆分)")
+        lines += block.count(b"\n")
+        if decoder is not None:
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError:
+                decoder = None
+                encoding = "gb18030"  # GBK text is almost never valid UTF-8 (see _decode)
+        block = handle.read(MEGABYTE)
+    if decoder is not None:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise TableError("the file ends in the middle of a character: it was probably cut off while "
+                             "uploading or copying; upload it again") from None
+    return encoding, lines + 1
+
+
+def _stream_csv(text: io.TextIOWrapper, head: bytes, encoding: str, header_hints: Iterable[str],
+                line_count: int) -> TableStream:
+    delimiter = _detect_delimiter(head.decode(encoding, errors="ignore"))
+    records = _csv_lines(csv.reader(text, delimiter=delimiter))
+    sample: list[_Line] = []
+    for line in records:
+        sample.append(line)
+        if len(sample) >= HEADER_SEARCH_ROWS + MAX_HEADER_ROWS:
+            break
+    columns, header_lines, data, notes = _layout(sample, [], header_hints)
+
+    def rows() -> Iterator[Row]:
+        for line in data:
+            yield _row(line, columns)
+        for line in records:
+            yield _row(line, columns)
+
+    return TableStream([name for _, name in columns], rows(), "csv", header_lines[-1].number, encoding=encoding,
+                       delimiter=delimiter, notes=notes, lines_estimate=max(line_count - header_lines[-1].number, 0))
+
+
+def _csv_lines(reader: Any) -> Iterator[_Line]:
+    """The non-empty records of a CSV reader, numbered as Excel numbers the rows."""
+    number = 0
+    try:
+        for number, fields in enumerate(reader, start=1):
+            line = _line(number, fields)
+            if line:
+                yield line
+    except csv.Error as error:
+        raise TableError(
+            f"row {number + 1}: the CSV text could not be read ({error}); a quotation mark that is never closed "
+            "makes the rest of the file one cell", row=number + 1) from None
+    except UnicodeDecodeError:
+        raise TableError(
+            f"row {number + 1}: the text of the file is neither UTF-8 nor GBK/GB18030 from here on: "
+            "save it from Excel as .xlsx or as \"CSV UTF-8\" (无法识别文件编码)", row=number + 1) from None
 
 
 def _read_source(source: str | os.PathLike | BinaryIO, filename: str | None, max_bytes: int) -> tuple[bytes, str]:
@@ -506,8 +668,16 @@ def _cell_text(cell: Any) -> str:
 
 
 def _build_table(lines: list[_Line], merges: list[_Merge],
-                 header_hints: Iterable[str]) -> tuple[list[str], list[Row], int]:
-    """Column names, data rows and the last header row's number."""
+                 header_hints: Iterable[str]) -> tuple[list[str], list[Row], int, list[str]]:
+    """Column names, data rows, the last header row's number and the notes above the header."""
+    columns, header_lines, data, notes = _layout(lines, merges, header_hints)
+    rows = [_row(line, columns) for line in data]
+    return [name for _, name in columns], rows, header_lines[-1].number, notes
+
+
+def _layout(lines: list[_Line], merges: list[_Merge],
+            header_hints: Iterable[str]) -> tuple[list[tuple[int, str]], list[_Line], list[_Line], list[str]]:
+    """The columns kept (index, name), the header rows, the data rows and the text above the header."""
     if not lines:
         raise TableError("the file holds no data: every row is empty")
     top = _climb_merged_header(lines, _header_top(lines[:HEADER_SEARCH_ROWS], header_hints), merges)
@@ -516,8 +686,12 @@ def _build_table(lines: list[_Line], merges: list[_Merge],
     width = max(len(line.cells) for line in lines[top:])
     columns = _named_columns(_column_names(header_lines, merges, width), data)
     _refuse_duplicates(columns, header_lines[-1].number)
-    rows = [Row(line.number, {name: line.cell(index) for index, name in columns}) for line in data]
-    return [name for _, name in columns], rows, header_lines[-1].number
+    notes = [cell for line in lines[:top] for cell in line.cells if cell]
+    return columns, header_lines, data, notes
+
+
+def _row(line: _Line, columns: list[tuple[int, str]]) -> Row:
+    return Row(line.number, {name: line.cell(index) for index, name in columns})
 
 
 def _header_top(candidates: list[_Line], header_hints: Iterable[str]) -> int:
