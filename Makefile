@@ -46,7 +46,7 @@ demo: migrate
 
 run: demo static
 	@echo ""
-	@echo "  kechuang is serving on http://$(HOST):$(PORT)/"
+	@echo "  kechuang is serving on http://$(HOST):$(PORT)/ (with a task worker for imports)"
 	@echo "  API: http://$(HOST):$(PORT)/api/v1/   docs: http://$(HOST):$(PORT)/api/docs/"
 	@echo "  demo logins, all with the password kechuang-demo:"
 	@echo "    demo        superuser (admin at /admin/)"
@@ -54,6 +54,10 @@ run: demo static
 	@echo "    zone        manager of the high-tech zone      park        manager of Hengli (Nantong) Industrial Park"
 	@echo "    zhongkeyi   enterprise user of Zhongkeyi        reviewer    expert reviewer"
 	@echo ""
+	@# The task worker (imports uploaded in the web app) runs beside the web server and
+	@# stops with it.
+	@$(KECHUANG) db_worker --no-reload --no-startup-delay & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(KEY_ENV) $(BIN)/gunicorn kechuang.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) \
 	    --access-logfile - --error-logfile -
 

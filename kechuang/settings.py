@@ -93,6 +93,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "django_tasks",
+    "django_tasks_db",
     "kechuang.registry",
     "kechuang.world",
     "kechuang.demo",
@@ -180,6 +182,13 @@ MEDIA_ROOT = DATA_DIR / "media"
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+
+# Background tasks (imports started from the web): stored in the database and run by
+# `kechuang db_worker`, which `make run` starts next to the web server.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+UPLOAD_MAX_BYTES = 50 * 1024 * 1024  # an import file; Excel's own sheets stay well below it
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default for form fields; files stream to disk
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

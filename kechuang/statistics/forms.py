@@ -51,3 +51,37 @@ class ReportForm(forms.Form):
             elif number.unit:
                 data["unit"] = number.unit  # "135亿元" carries its unit
         return data
+
+
+class UploadForm(forms.Form):
+    """A file of figures to import in the background (see importer.py for the layouts)."""
+
+    file = forms.FileField(label="文件 File (.xlsx / .csv)")
+    region = forms.CharField(label="地区代码 Region code", required=False, max_length=12,
+                             help_text="按名称识别企业时的范围 scopes enterprises named by name, e.g. 320612")
+    period = forms.CharField(label="期间 Period", required=False, max_length=40,
+                             help_text="文件未写期间时 when the file names none: 2023年1-6月 …")
+    sheet = forms.CharField(label="工作表 Sheet", required=False, max_length=100)
+    dry_run = forms.BooleanField(label="仅检查 Check only (write nothing)", required=False)
+    accept_warnings = forms.BooleanField(label="接受警告 Accept warnings", required=False)
+
+    def __init__(self, *args, max_bytes: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_bytes = max_bytes
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.max_bytes:
+            raise forms.ValidationError(f"the file has {upload.size:,} bytes; the limit is {self.max_bytes:,}")
+        if not upload.name.lower().endswith((".xlsx", ".csv")):
+            raise forms.ValidationError("give an .xlsx or .csv file (an old .xls: save it as .xlsx first)")
+        return upload
+
+    def clean_period(self):
+        text = self.cleaned_data["period"].strip()
+        if text:
+            try:
+                Period.parse(text)
+            except PeriodError as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return text

@@ -235,6 +235,7 @@ def import_observations(
     progress: Progress | None = None,
     today=None,
     chunk_size: int = CHUNK_SIZE,
+    job: ImportJob | None = None,
     **limits: int,
 ) -> ImportOutcome:
     """Import the figures of a CSV or .xlsx file (a path, or a seekable binary file object).
@@ -251,11 +252,16 @@ def import_observations(
     estimate for CSV files) and once more after the write, inside the transaction: an
     exception it raises aborts the import and leaves nothing behind. `limits` are passed
     to tabular.open_table (max_bytes, max_stream_bytes, max_cells, max_unpacked_bytes).
+    `job` is an ImportJob queued beforehand (an upload from the web); by default one is made.
     """
     name = filename or _source_name(source)
     digest, size = _fingerprint(source)
-    job = ImportJob.objects.create(file_name=name[:300], sha256=digest, size=size, dry_run=dry_run,
-                                   status=ImportJob.Status.RUNNING, by=by, interface=current_context().interface)
+    if job is None:
+        job = ImportJob.objects.create(file_name=name[:300], sha256=digest, size=size, dry_run=dry_run,
+                                       status=ImportJob.Status.RUNNING, by=by, interface=current_context().interface)
+    else:  # a job queued from the web: it starts now
+        job.sha256, job.size, job.dry_run, job.status = digest, size, dry_run, ImportJob.Status.RUNNING
+        job.save(update_fields=["sha256", "size", "dry_run", "status"])
     outcome = ImportOutcome(job)
     try:
         with importing(f"observations file {name}"):

@@ -6,4 +6,7 @@ urlpatterns = [
     path("statistics/report/", views.report, name="statistics-report"),
     path("statistics/review/", views.review, name="statistics-review"),
     path("statistics/figures/<int:pk>/decide/", views.decide, name="statistics-decide"),
+    path("statistics/import/", views.upload, name="statistics-import"),
+    path("statistics/import/<int:pk>/", views.import_job, name="statistics-import-job"),
+    path("statistics/import/<int:pk>/problems.xlsx", views.import_problems, name="statistics-import-problems"),
 ]
