@@ -4,9 +4,9 @@ and the job page shows the outcome and offers the problems file."""
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
-from django.test import Client
 
 from kechuang.statistics.models import ImportJob, Observation
 
