@@ -11,10 +11,14 @@ A figure is never edited in place: a correction is a new POST for the same subje
 metric, period and kind, which supersedes the current figure and keeps it.
 """
 
+import io
+
 import django_filters as filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -29,8 +33,10 @@ from kechuang.registry.api.serializers import organisation_field, region_field, 
 from kechuang.registry.api.views import JSONParser
 from kechuang.registry.filters import LookupFilter, TrueFalseFilter, organisation_filter, region_filter
 from kechuang.registry.models import Organisation, Region
+from kechuang.tabular import write_table
 
 from . import services
+from .exports import export_observations
 from .models import (
     Aggregation,
     DataLock,
@@ -257,6 +263,18 @@ class ObservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
     def publish(self, request, pk=None):
         return self._transition(request, "publish")
 
+    @extend_schema(
+        summary="The figures of the list, as a spreadsheet",
+        description="The same filters as the list; `download=xlsx` (default) or `csv` (UTF-8 with a BOM, "
+                    "which Excel opens correctly). Cells a spreadsheet would run as formulas are neutralised.",
+        parameters=[OpenApiParameter("download", str, enum=["xlsx", "csv"])],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    @action(detail=False, methods=["get"])
+    def export(self, request):
+        return spreadsheet(request, "figures", lambda out, fmt: export_observations(
+            self.filter_queryset(self.get_queryset()), out, format=fmt))
+
     @extend_schema(summary="Every value the figure has had, newest first", filters=False)
     @action(detail=True, methods=["get"])
     def versions(self, request, pk=None):
@@ -331,9 +349,11 @@ class CompletenessView(APIView):
 
     @extend_schema(
         parameters=[
-            inline_serializer("CompletenessQuery", {"region": serializers.CharField(), "period": serializers.CharField()}),
+            OpenApiParameter("region", str, required=True, description="Region code, e.g. 320612"),
+            OpenApiParameter("period", str, required=True, description="Period code or Chinese form"),
+            OpenApiParameter("download", str, enum=["xlsx", "csv"], description="The list as a spreadsheet"),
         ],
-        responses=MissingReportSerializer(many=True),
+        responses={200: MissingReportSerializer(many=True), (200, "application/octet-stream"): OpenApiTypes.BINARY},
     )
     def get(self, request):
         region = Region.objects.filter(code=str(request.query_params.get("region", ""))[:12]).first()
@@ -345,4 +365,23 @@ class CompletenessView(APIView):
         missing = services.missing_reports(region, period)
         rows = [{"organisation": org.key, "name_zh": org.name_zh, "name_en": org.name_en, "missing": codes}
                 for org, codes in missing]
+        if "download" in request.query_params:
+            table = [{"企业 key": row["organisation"], "名称 name": row["name_zh"] or row["name_en"],
+                      "未报指标 missing": ", ".join(row["missing"])} for row in rows]
+            return spreadsheet(request, f"missing-{region.code}-{period.code}", lambda out, fmt: write_table(
+                table, ["企业 key", "名称 name", "未报指标 missing"], out, format=fmt))
         return Response(MissingReportSerializer(rows, many=True).data)
+
+
+def spreadsheet(request, name: str, write) -> HttpResponse:
+    """A file download: `write(output, format)` fills it as xlsx or CSV (`?download=`)."""
+    fmt = request.query_params.get("download") or "xlsx"
+    if fmt not in ("xlsx", "csv"):
+        raise DRFValidationError({"download": ["xlsx or csv"]})
+    output = io.BytesIO()
+    write(output, fmt)
+    content_type = ("text/csv; charset=utf-8" if fmt == "csv"
+                    else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response = HttpResponse(output.getvalue(), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response

@@ -320,3 +320,25 @@ def test_locks_and_completeness_through_the_api(place):
 def test_the_metrics_catalogue_is_public():
     body = Client().get("/api/v1/metrics/", {"q": "高新技术"}).json()
     assert "high-tech-output" in {row["code"] for row in body["results"]}
+
+
+def test_figures_and_the_completeness_list_download_as_spreadsheets(place):
+    import io
+
+    import openpyxl
+
+    record(place, value="1000")
+    record(place, key="other", value="2000")
+    owner = client_for(place["owner"])
+    response = owner.get("/api/v1/observations/export/", {"download": "xlsx", "metric": "industrial-output"})
+    assert response.status_code == 200 and response["Content-Disposition"].endswith('figures.xlsx"')
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    keys = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert keys == ["firm"]  # the enterprise's own figure only
+    csv_text = owner.get("/api/v1/observations/export/", {"download": "csv"}).content.decode("utf-8-sig")
+    assert csv_text.splitlines()[1].startswith("firm,")
+    bureau = client_for(place["bureau"])
+    response = bureau.get("/api/v1/completeness/", {"region": "320612", "period": "2023-01..2023-06",
+                                                    "download": "csv"})
+    assert "firm" in response.content.decode("utf-8-sig") and "high-tech-output" in response.content.decode("utf-8-sig")
+    assert owner.get("/api/v1/observations/export/", {"download": "pdf"}).status_code == 400
