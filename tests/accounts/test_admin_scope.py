@@ -149,3 +149,21 @@ def test_grants_in_the_admin_are_those_the_bureau_may_manage(bureau_staff, djang
     html = bureau_staff.get("/admin/accounts/grant/").content.decode()
     assert "outsider" not in html
     assert "park_manager" in html or "park or zone manager" in html
+
+
+def test_the_statistics_in_the_admin_follow_the_same_rules(bureau_staff, django_user_model):
+    import datetime as dt
+
+    from kechuang.statistics.services import record_observation
+
+    for key in ("firm", "elsewhere"):
+        record_observation(Organisation.objects.get(key=key), "employees", "2023-06", 10, today=dt.date(2024, 1, 1))
+    html = bureau_staff.get("/admin/statistics/observation/").content.decode()
+    assert "Matrix firm works" in html and "Matrix elsewhere works" not in html
+    assert bureau_staff.get("/admin/statistics/metric/").status_code == 200
+    assert bureau_staff.get("/admin/statistics/importjob/").status_code == 403
+    admin_user = django_user_model.objects.create_superuser("root", password="pw-root-123")
+    root = Client()
+    root.force_login(admin_user)
+    for page in ("observation", "metric", "datalock", "importjob"):
+        assert root.get(f"/admin/statistics/{page}/").status_code == 200, page
