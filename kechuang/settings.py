@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "kechuang.demo",
     "kechuang.accounts",
     "kechuang.statistics",
+    "kechuang.programs",
 ]
 
 MIDDLEWARE = [

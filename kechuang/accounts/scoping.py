@@ -27,6 +27,7 @@ from operator import or_
 
 from django.db.models import Model, Q, QuerySet
 
+from kechuang.programs.models import Call, Party, Project, ProjectTransition, ReviewAssignment
 from kechuang.registry.models import (
     Alias,
     Capacity,
@@ -153,6 +154,24 @@ def _observations_visible(queryset: QuerySet, scope: Scope) -> QuerySet:
     return queryset.filter(public | by_organisation | by_region)
 
 
+def _projects_visible(queryset: QuerySet, user, scope: Scope) -> QuerySet:
+    """A project goes with its applicant (the enterprise's own users, its park's managers, the
+    bureau and analysts of its district) and to the reviewers assigned to it. Applications
+    are confidential until approved: the public sees none (published counts come with the
+    indicators)."""
+    model = queryset.model
+    prefix = "" if model is Project else "project__"
+    assigned = (Q(**{f"{prefix}reviews__reviewer": user}) if user is not None and user.is_authenticated
+                else Q(pk__in=[]))
+    if model is ReviewAssignment:
+        # Scores are the bureau's and the reviewer's own: not the applicant's.
+        by_scope = Q(project__applicant__in=Organisation.objects.filter(_in_paths(scope.read_paths)))
+        return queryset.filter(by_scope | Q(reviewer=user) if user is not None and user.is_authenticated
+                               else by_scope)
+    by_scope = Q(**{f"{prefix}applicant__in": Organisation.objects.filter(organisations_visible(scope))})
+    return queryset.filter(by_scope | assigned).distinct()
+
+
 def _regions_in(paths: tuple[str, ...]) -> QuerySet:
     return Region.objects.filter(reduce(or_, (Q(path__startswith=p) for p in paths)))
 
@@ -169,6 +188,10 @@ def visible_to(queryset: QuerySet, user) -> QuerySet:
         return _grants_visible(queryset, user, scope)
     if model is Observation:
         return _observations_visible(queryset, scope)
+    if model in (Project, Party, ProjectTransition, ReviewAssignment):
+        return _projects_visible(queryset, user, scope)
+    if model is Call:
+        return queryset if scope.read_paths or scope.parks or scope.enterprises else queryset.none()
     if model not in ORGANISATION_FIELD:
         raise TypeError(f"no visibility rule for {model.__name__}: add it to kechuang/accounts/scoping.py")
     if scope.empty:
@@ -203,6 +226,13 @@ def can_change(user, obj: Model) -> bool:
         return bool(scope.change_paths)  # bureau staff keep the reference lists
     if model is DataLock:
         return can_review(user, obj.region)
+    if model is Call:
+        return any(_region_path(obj.region).startswith(p) for p in scope.change_paths)
+    if model in (Project, Party, ReviewAssignment):
+        project = obj if model is Project else obj.project
+        # The applicant's people edit a draft; the bureau of its district runs the rest
+        # (the services guard each transition).
+        return Organisation.objects.filter(organisations_changeable(scope), pk=project.applicant_id).exists()
     if model is Observation:
         if obj.region_id is not None:
             return any(_region_path(obj.region).startswith(p) for p in scope.change_paths)
