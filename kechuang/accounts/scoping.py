@@ -137,8 +137,8 @@ def _grants_visible(queryset: QuerySet, user, scope: Scope) -> QuerySet:
     mine = Q(user=user) if user is not None and user.is_authenticated else Q(pk__in=[])
     if not scope.change_paths:
         return queryset.filter(mine)
-    managed = (Q(region__in=_regions_in(scope.change_paths)) | Q(organisation__in=Organisation.objects.filter(_in_paths(scope.change_paths)))
-               | Q(role=Role.REVIEWER))
+    organisations = Organisation.objects.filter(_in_paths(scope.change_paths))
+    managed = Q(region__in=_regions_in(scope.change_paths)) | Q(organisation__in=organisations) | Q(role=Role.REVIEWER)
     return queryset.filter(mine | managed)
 
 
@@ -160,19 +160,22 @@ def _projects_visible(queryset: QuerySet, user, scope: Scope) -> QuerySet:
     are confidential until approved: the public sees none (published counts come with the
     indicators)."""
     model = queryset.model
-    prefix = "" if model is Project else "project__"
-    assigned = (Q(**{f"{prefix}reviews__reviewer": user}) if user is not None and user.is_authenticated
-                else Q(pk__in=[]))
+    signed_in = user is not None and user.is_authenticated
     if model is ReviewAssignment:
         # Scores are the bureau's and the reviewer's own: not the applicant's.
         by_scope = Q(project__applicant__in=Organisation.objects.filter(_in_paths(scope.read_paths)))
-        return queryset.filter(by_scope | Q(reviewer=user) if user is not None and user.is_authenticated
-                               else by_scope)
-    by_scope = Q(**{f"{prefix}applicant__in": Organisation.objects.filter(organisations_visible(scope))})
-    return queryset.filter(by_scope | assigned).distinct()
+        return queryset.filter(by_scope | Q(reviewer=user) if signed_in else by_scope)
+    # Subqueries, not joins: a project with several reviews must still come once.
+    assigned = ReviewAssignment.objects.filter(reviewer=user).values("project_id") if signed_in else []
+    condition = Q(applicant__in=Organisation.objects.filter(organisations_visible(scope))) | Q(pk__in=assigned)
+    if model is Project:
+        return queryset.filter(condition)
+    return queryset.filter(project__in=Project.objects.filter(condition).values("pk"))
 
 
 def _regions_in(paths: tuple[str, ...]) -> QuerySet:
+    if not paths:
+        return Region.objects.none()
     return Region.objects.filter(reduce(or_, (Q(path__startswith=p) for p in paths)))
 
 
