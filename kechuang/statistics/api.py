@@ -28,6 +28,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.views import APIView
 
 from kechuang.accounts.scoping import can_review, visible_to
+from kechuang.errors import RoleRefusal
 from kechuang.registry.api.fields import KeyRelatedField, storable
 from kechuang.registry.api.serializers import organisation_field, region_field, source_field
 from kechuang.registry.api.views import JSONParser
@@ -53,8 +54,8 @@ def answer_service_errors(call):
     """Run a service call: its refusals become 403 (not allowed) or 400 (naming the field)."""
     try:
         return call()
-    except services.NotAllowed as exc:
-        raise PermissionDenied(exc.reason) from None
+    except RoleRefusal as exc:
+        raise PermissionDenied(getattr(exc, "reason", str(exc))) from None
     except DjangoValidationError as exc:
         raise DRFValidationError(as_serializer_error(exc)) from None
 

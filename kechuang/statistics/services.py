@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from kechuang.accounts.scoping import can_change, can_review
 from kechuang.audit.context import current as current_interface
+from kechuang.errors import RoleRefusal
 from kechuang.registry.models import CONTAINER_KINDS, Organisation, OrganisationKind, Region
 from kechuang.workflows import Transition, TransitionError, Workflow
 
@@ -48,7 +49,7 @@ class StatisticsError(ValidationError):
         self.reason = message
 
 
-class NotAllowed(StatisticsError):
+class NotAllowed(StatisticsError, RoleRefusal):
     """The user's role does not allow this (the API answers 403)."""
 
 
