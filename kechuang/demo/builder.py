@@ -23,6 +23,7 @@ from kechuang.registry.divisions import load_divisions
 from kechuang.registry.models import Organisation, Region, RegionLevel
 from kechuang.world.loader import load_world
 
+from .programs import demo_programmes
 from .statistics import demo_statistics
 from .synthetic import synthetic_world
 
@@ -66,6 +67,7 @@ def build_demo() -> Iterator[str]:
         yield f"synthetic organisations: {load_world(synthetic_world(towns, ZONE_KEY))}"
         yield ensure_demo_user()
         yield from ensure_role_users()
+        yield from demo_programmes(TONGZHOU)
         yield from demo_statistics(TONGZHOU)
 
 
