@@ -1223,14 +1223,19 @@ def _parts_within_wholes(staging: _Staging, column: str, catalogue: _Catalogue, 
                                                  {part.code: part}):
             where = f" (row {whole_row})" if in_file is not None else " (the figure already stored)"
             outcome.error(row, columns.get(column_index), cell, problem + where)
-    # A new whole below a part already stored, which the file does not correct.
+    # A new whole below a part already stored, which the file does not correct. CROSS JOIN fixes
+    # SQLite's join order (PostgreSQL plans it as an inner join): left to itself, SQLite took the
+    # stored figures by subject alone, before knowing the part's metric, and read every figure of
+    # the subject for each row of the file (hours for a city's re-import instead of seconds).
     found = staging.fetch(f"""
         SELECT w.row_number, w.column_index, w.cell, pm.id, o.value, w.value
         FROM {staging.name} w
-        JOIN {metrics} pm ON pm.part_of_id = w.metric_id
-        JOIN {observations} o ON o.{column} = w.{column} AND o.metric_id = pm.id AND o.period = w.period
-                                 AND o.kind = w.kind AND o.superseded_at IS NULL
-        WHERE w.{column} IS NOT NULL AND o.value > w.value AND NOT EXISTS (
+        CROSS JOIN {metrics} pm
+        CROSS JOIN {observations} o
+        WHERE pm.part_of_id = w.metric_id
+          AND o.{column} = w.{column} AND o.metric_id = pm.id AND o.period = w.period AND o.kind = w.kind
+          AND o.superseded_at IS NULL
+          AND w.{column} IS NOT NULL AND o.value > w.value AND NOT EXISTS (
             SELECT 1 FROM {staging.name} p WHERE p.subject = w.subject AND p.metric_id = pm.id
                                              AND p.period = w.period AND p.kind = w.kind)
         ORDER BY w.seq""")
