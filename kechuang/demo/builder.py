@@ -3,11 +3,13 @@
 1. The division tree from the NBS data, with the towns and streets of Nantong.
 2. `tongzhou.yaml`: the real entities and facts of the seed article, each with its source.
 3. Synthetic organisations, every one marked "(demo)" and `synthetic`.
-4. A demo login.
-5. Statistics: the article's two figures, and invented ones for the synthetic enterprises.
+4. A demo login, and one per role.
+5. Programmes: two calls and synthetic projects (74 approved and 59 collaborations in 2023H1).
+6. Statistics: the article's two figures, and invented ones for the synthetic enterprises.
 
-Everything goes through the same services as real data (the division import and the
-world-file loader), in one transaction.
+Everything goes through the same services as real data (the division import, the
+world-file loader, the programme and statistics services or rows built exactly as they
+build them), in one transaction.
 """
 
 from collections.abc import Iterator
