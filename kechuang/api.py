@@ -1,19 +1,23 @@
-"""Shared REST plumbing: pagination, the scoped permission, and error responses.
+"""Shared REST plumbing: pagination, the scoped permission, error responses, service
+refusals and spreadsheet downloads.
 
 Every error the API returns is JSON with field-level messages; nothing a client
 sends can produce a 500.
 """
 
+import io
 import logging
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from rest_framework import pagination, permissions, status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
 
 from kechuang.accounts.scoping import can_change, may_change_anything
+from kechuang.errors import RoleRefusal
 
 log = logging.getLogger(__name__)
 
@@ -66,3 +70,28 @@ def exception_handler(exc, context):
     from rest_framework.views import exception_handler as drf_exception_handler
 
     return drf_exception_handler(exc, context)
+
+
+def answer_service_errors(call):
+    """Run a service call: a refusal for the user's role (kechuang.errors.RoleRefusal) is a
+    403; any other rule it raises is a 400 naming the field."""
+    try:
+        return call()
+    except RoleRefusal as exc:
+        raise PermissionDenied(getattr(exc, "reason", str(exc))) from None
+    except DjangoValidationError as exc:
+        raise ValidationError(as_serializer_error(exc)) from None
+
+
+def spreadsheet(request, name: str, write) -> HttpResponse:
+    """A file download: `write(output, format)` fills it as xlsx or CSV (`?download=`)."""
+    fmt = request.query_params.get("download") or "xlsx"
+    if fmt not in ("xlsx", "csv"):
+        raise ValidationError({"download": ["xlsx or csv"]})
+    output = io.BytesIO()
+    write(output, fmt)
+    content_type = ("text/csv; charset=utf-8" if fmt == "csv"
+                    else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response = HttpResponse(output.getvalue(), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response

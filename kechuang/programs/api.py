@@ -22,12 +22,12 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.response import Response
 
 from kechuang.accounts.scoping import visible_to
+from kechuang.api import answer_service_errors, spreadsheet
 from kechuang.registry.api.fields import KeyRelatedField, storable
 from kechuang.registry.api.serializers import organisation_field, region_field
 from kechuang.registry.api.views import JSONParser
 from kechuang.registry.filters import region_filter
 from kechuang.registry.models import Organisation
-from kechuang.statistics.api import answer_service_errors, spreadsheet
 from kechuang.statistics.periods import Period, PeriodError
 from kechuang.tabular import write_table
 

@@ -148,7 +148,21 @@ class RegionFilterSet(filters.FilterSet):
 # --- organisations and their rows ----------------------------------------------------------
 
 
-class OrganisationScopedFilterSet(filters.FilterSet):
+class ScopedLookups:
+    """Mixed into a FilterSet (before it): a filter naming an organisation finds only those
+    the caller may see; one outside their scope is "unknown" (400), as it would be if it
+    did not exist."""
+
+    def __init__(self, data=None, queryset=None, *, request=None, **kwargs):
+        super().__init__(data, queryset, request=request, **kwargs)
+        user = getattr(request, "user", None)
+        for lookup in self.filters.values():
+            found_in = lookup.extra.get("queryset")
+            if found_in is not None and found_in.model is Organisation:
+                lookup.extra["queryset"] = visible_to(found_in, user)
+
+
+class OrganisationScopedFilterSet(ScopedLookups, filters.FilterSet):
     """Filters on organisations, applied to the organisation of each row.
 
     `organisation_path` is the row's link to its organisation ("organisation", or
@@ -156,16 +170,6 @@ class OrganisationScopedFilterSet(filters.FilterSet):
     """
 
     organisation_path: str | None = "organisation"
-
-    def __init__(self, data=None, queryset=None, *, request=None, **kwargs):
-        super().__init__(data, queryset, request=request, **kwargs)
-        # A filter naming an organisation finds only those the caller may see: one
-        # outside their scope is "unknown" (400), as it would be if it did not exist.
-        user = getattr(request, "user", None)
-        for lookup in self.filters.values():
-            found_in = lookup.extra.get("queryset")
-            if found_in is not None and found_in.model is Organisation:
-                lookup.extra["queryset"] = visible_to(found_in, user)
 
     region = region_filter(
         "Code of a region: organisations located (now) in it or any region below it.",

@@ -11,12 +11,9 @@ A figure is never edited in place: a correction is a new POST for the same subje
 metric, period and kind, which supersedes the current figure and keeps it.
 """
 
-import io
 
 import django_filters as filters
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
-from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
@@ -24,16 +21,15 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.response import Response
-from rest_framework.serializers import as_serializer_error
 from rest_framework.views import APIView
 
 from kechuang.accounts.scoping import can_review, visible_to
-from kechuang.errors import RoleRefusal
+from kechuang.api import answer_service_errors, spreadsheet
 from kechuang.registry.api.fields import KeyRelatedField, storable
 from kechuang.registry.api.serializers import organisation_field, region_field, source_field
 from kechuang.registry.api.views import JSONParser
-from kechuang.registry.filters import LookupFilter, TrueFalseFilter, organisation_filter, region_filter
-from kechuang.registry.models import Organisation, Region
+from kechuang.registry.filters import LookupFilter, ScopedLookups, TrueFalseFilter, organisation_filter, region_filter
+from kechuang.registry.models import Region
 from kechuang.tabular import write_table
 
 from . import services
@@ -48,17 +44,6 @@ from .models import (
     UnitKind,
 )
 from .periods import Period, PeriodError
-
-
-def answer_service_errors(call):
-    """Run a service call: its refusals become 403 (not allowed) or 400 (naming the field)."""
-    try:
-        return call()
-    except RoleRefusal as exc:
-        raise PermissionDenied(getattr(exc, "reason", str(exc))) from None
-    except DjangoValidationError as exc:
-        raise DRFValidationError(as_serializer_error(exc)) from None
-
 
 # --- metrics ---------------------------------------------------------------------------
 
@@ -165,7 +150,7 @@ class ObservationSerializer(serializers.ModelSerializer):
             status=attrs.get("status", ObservationStatus.DRAFT)))
 
 
-class ObservationFilterSet(filters.FilterSet):
+class ObservationFilterSet(ScopedLookups, filters.FilterSet):
     metric = LookupFilter(queryset=Metric.objects.all(), to_field="code", noun="metric", field_name="metric",
                           help_text="Metric code.")
     period = filters.CharFilter(method="filter_period", max_length=40,
@@ -183,12 +168,6 @@ class ObservationFilterSet(filters.FilterSet):
     class Meta:
         model = Observation
         fields = []
-
-    def __init__(self, data=None, queryset=None, *, request=None, **kwargs):
-        super().__init__(data, queryset, request=request, **kwargs)
-        # As on every list: naming an organisation the caller cannot see is naming an unknown one.
-        lookup = self.filters["organisation"]
-        lookup.extra["queryset"] = visible_to(Organisation.objects.all(), getattr(request, "user", None))
 
     @property
     def qs(self):
@@ -372,17 +351,3 @@ class CompletenessView(APIView):
             return spreadsheet(request, f"missing-{region.code}-{period.code}", lambda out, fmt: write_table(
                 table, ["企业 key", "名称 name", "未报指标 missing"], out, format=fmt))
         return Response(MissingReportSerializer(rows, many=True).data)
-
-
-def spreadsheet(request, name: str, write) -> HttpResponse:
-    """A file download: `write(output, format)` fills it as xlsx or CSV (`?download=`)."""
-    fmt = request.query_params.get("download") or "xlsx"
-    if fmt not in ("xlsx", "csv"):
-        raise DRFValidationError({"download": ["xlsx or csv"]})
-    output = io.BytesIO()
-    write(output, fmt)
-    content_type = ("text/csv; charset=utf-8" if fmt == "csv"
-                    else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response = HttpResponse(output.getvalue(), content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
-    return response
