@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def load_shipped_indicators(sender, using="default", **kwargs):
+    """Every `migrate` brings the shipped indicator catalogue up to date (data/indicators.yaml)."""
+    from .services import load_catalogue
+
+    if using == "default":
+        load_catalogue()
+
+
+class IndicatorsConfig(AppConfig):
+    name = "kechuang.indicators"
+    label = "indicators"
+    verbose_name = "Indicators 指标"
+
+    def ready(self):
+        from . import sources  # noqa: F401  the built-in sources register themselves
+
+        post_migrate.connect(load_shipped_indicators, sender=self)

@@ -1,0 +1,650 @@
+"""The indicators engine: a request (indicators × areas × periods) in, a full table out.
+
+How a figure is attributed:
+- an area is a region subtree (a division and everything below it) or a zone or park
+  (its tenants, and the tenants of the parks inside a zone);
+- an enterprise's observation for a period counts for the area where the enterprise
+  was located on the period's last day; an event (a project approved, a collaboration
+  signed) counts for where its organisation was on the event's date; a stock counts
+  what is in force, where it is, on the period's last day;
+- an observation counts for a period when it covers exactly the period's months, under
+  any code for them (2023H1 and 2023-01..2023-06 are the same months, 1-6月 = 上半年);
+- parks and zones never count as their own tenants: their own figures are official
+  figures of the park, like a region's own (`Indicator.official_metric`).
+
+Each measure is one SQL aggregate per group of areas whose region paths have the same
+length (children of one region are one group), plus one for zones and parks, plus one
+to rank contributors when disclosure is checked: the number of queries depends on the
+definitions asked for, never on the number of areas, periods, enterprises or rows.
+Values are combined into indicators in Python, per cell of the table.
+"""
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from functools import reduce
+from operator import or_
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    FilteredRelation,
+    IntegerField,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Cast, RowNumber, Substr, TruncDate
+from django.utils import timezone
+
+from kechuang.registry.models import CONTAINER_KINDS, Location, Organisation, Region
+from kechuang.statistics.models import Observation, ObservationKind, ObservationStatus
+from kechuang.statistics.periods import KINDS, Period, PeriodError
+
+from . import disclosure, formulas, sources
+from .models import Indicator, Measure, MeasureKind
+from .sources import SUBJECT_FILTERS
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+#: Observations that count: reported to the bureau, and not returned for correction.
+REPORTED = (ObservationStatus.SUBMITTED, ObservationStatus.APPROVED, ObservationStatus.PUBLISHED)
+#: Of those, the ones the bureau has checked; public output counts only these.
+REVIEWED = (ObservationStatus.APPROVED, ObservationStatus.PUBLISHED)
+
+
+class EngineError(ValueError):
+    """A request that cannot be answered (unknown code, bad formula), with the reason."""
+
+
+# --- areas -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Area:
+    """A region subtree, or a zone or park with its tenants."""
+
+    key: str  # the region's code or the organisation's key
+    name_zh: str
+    name_en: str
+    region: Region | None = None
+    container: Organisation | None = None
+
+    @property
+    def is_region(self) -> bool:
+        return self.region is not None
+
+    @property
+    def parent_key(self) -> str | None:
+        if self.region is not None and self.region.parent_id:
+            return self.region.path.rstrip("/").split("/")[-2]
+        return None
+
+
+def region_area(region: Region) -> Area:
+    return Area(region.code, region.name_zh, region.name_en or region.name_zh, region=region)
+
+
+def container_area(organisation: Organisation) -> Area:
+    return Area(organisation.key, organisation.name_zh, organisation.name_en or organisation.name_zh,
+                container=organisation)
+
+
+def areas_for(region: str | None = None, *, children: bool = False, within: str | None = None) -> list[Area]:
+    """The areas a request names: a region by code (with its children, `children=True`,
+    the region itself last as their total), or a zone or park by key."""
+    areas: list[Area] = []
+    if region:
+        found = Region.objects.filter(code=region).first()
+        if found is None:
+            raise EngineError(f"region {region!r} is not a division code kechuang knows")
+        if children:
+            areas.extend(region_area(child) for child in found.children.order_by("code"))
+        areas.append(region_area(found))
+    if within:
+        container = Organisation.objects.filter(key=within).first()
+        if container is None or container.kind not in CONTAINER_KINDS:
+            raise EngineError(f"{within!r} is not the key of a zone or park")
+        areas.append(container_area(container))
+    if not areas:
+        raise EngineError("name a region (a division code) or a zone or park")
+    return areas
+
+
+def period_series(first: Period, last: Period) -> list[Period]:
+    """first, …, last, each the period after the one before (2019H1 … 2023H2)."""
+    if first.kind != last.kind or (first.first_month, first.last_month) > (12, 12):
+        raise EngineError(f"a series runs between two periods of one kind; {first} and {last} are not")
+    series = [last]
+    while series[-1] > first:
+        try:
+            series.append(series[-1].previous())
+        except PeriodError as error:
+            raise EngineError(str(error)) from None
+        if len(series) > 240:
+            raise EngineError("a series holds at most 240 periods")
+    if series[-1] != first:
+        raise EngineError(f"{first} is not a period of the series ending {last}")
+    return series[::-1]
+
+
+def same_months(period: Period) -> list[str]:
+    """Every code for the months of `period` (2023H1: 2023H1 and 2023-01..2023-06)."""
+    codes = []
+    for kind in KINDS:
+        try:
+            codes.append(Period(period.year, period.first_month, period.last_month, kind).code)
+        except PeriodError:
+            continue
+    return codes
+
+
+def _overlap(a: Period, b: Period) -> bool:
+    return a.year == b.year and a.first_month <= b.last_month and b.first_month <= a.last_month
+
+
+def _layers(periods: Iterable[Period]) -> list[list[Period]]:
+    """The periods in groups of disjoint ones: a row can fall in one period of a group only."""
+    layers: list[list[Period]] = []
+    for period in sorted(set(periods)):
+        for layer in layers:
+            if not any(_overlap(period, other) for other in layer):
+                layer.append(period)
+                break
+        else:
+            layers.append([period])
+    return layers
+
+
+# --- one measure -------------------------------------------------------------------------
+
+
+@dataclass
+class Cell:
+    """One measure for one area and period."""
+
+    value: Decimal | None
+    contributors: int = 0
+    unreviewed: int = 0  # contributing figures the bureau has not approved yet
+    confidential: bool = False
+    largest: tuple[Decimal, ...] = ()  # the two largest contributions, when disclosure is checked
+    suppressed: str = ""  # why the cell may not be shown to the public
+
+    def merge(self, other: "Cell", aggregate: str) -> "Cell":
+        """Two disjoint groups of contributors, as one."""
+        if self.value is None or other.value is None:
+            value = self.value if other.value is None else other.value
+        elif aggregate == "min":
+            value = min(self.value, other.value)
+        elif aggregate == "max":
+            value = max(self.value, other.value)
+        else:
+            value = self.value + other.value
+        largest = tuple(sorted(self.largest + other.largest, reverse=True)[:2])
+        return Cell(value, self.contributors + other.contributors, self.unreviewed + other.unreviewed,
+                    self.confidential or other.confidential, largest)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """What a measure aggregates: rows with a `bucket` (the index of their period), the path
+    to the organisation each belongs to, and the date its location is read on."""
+
+    queryset: QuerySet
+    subject: str
+    on: object  # an expression giving a date
+    value: str  # the field aggregated ("" = rows are counted)
+    contributor: str  # what counts as one contributor
+    reviewed: bool = False  # rows carry an observation status
+
+
+@dataclass
+class Options:
+    as_of: dt.datetime | None = None
+    reviewed_only: bool = False  # count only figures the bureau approved (public output)
+    check_disclosure: bool = False
+    thresholds: disclosure.Thresholds = field(default_factory=disclosure.Thresholds)
+
+
+def _location_on(subject: str, on) -> Q:
+    prefix = f"{subject}__locations"
+    return ((Q(**{f"{prefix}__valid_from__isnull": True}) | Q(**{f"{prefix}__valid_from__lte": on}))
+            & (Q(**{f"{prefix}__valid_to__isnull": True}) | Q(**{f"{prefix}__valid_to__gt": on})))
+
+
+def _bucket(cases: list[tuple[Q, int]]) -> Case:
+    return Case(*(When(condition, then=Value(index)) for condition, index in cases), output_field=IntegerField())
+
+
+def observation_rows(measure: Measure, periods: list[Period], options: Options) -> Rows:
+    rows = Observation.objects.filter(metric_id=measure.metric_id, kind=ObservationKind.ACTUAL,
+                                      organisation__isnull=False)
+    rows = _as_of_observations(rows, options)
+    rows = rows.filter(status__in=REVIEWED if options.reviewed_only else REPORTED)
+    cases = [(Q(period__in=same_months(period)), index) for index, period in enumerate(periods)]
+    rows = rows.filter(period__in=[code for period in periods for code in same_months(period)])
+    subjects = ~Q(kind__in=CONTAINER_KINDS)
+    for name, wanted in (measure.subjects or {}).items():
+        subjects &= SUBJECT_FILTERS[name](wanted)
+    rows = rows.filter(organisation__in=Organisation.objects.filter(subjects).values("pk"))
+    return Rows(rows.annotate(bucket=_bucket(cases)), "organisation", F("period_end"), "value", "organisation",
+                reviewed=True)
+
+
+def _as_of_observations(rows: QuerySet, options: Options) -> QuerySet:
+    """The figures current at `as_of` (corrections since then undone), or now."""
+    if options.as_of is None:
+        return rows.filter(superseded_at__isnull=True)
+    moment = options.as_of
+    rows = rows.filter(Q(created_at__lte=moment) & (Q(superseded_at__isnull=True) | Q(superseded_at__gt=moment)))
+    if options.reviewed_only:
+        rows = rows.filter(reviewed_at__lte=moment)
+    return rows
+
+
+def event_rows(source: sources.Source, measure: Measure, periods: list[Period], options: Options) -> Rows:
+    rows = source.rows(measure.parameters or {})
+    if options.as_of is not None and source.recorded:
+        rows = rows.filter(**{f"{source.recorded}__lte": options.as_of})
+    cases = []
+    for index, period in enumerate(periods):
+        if source.is_datetime:
+            start = dt.datetime.combine(period.start, dt.time.min, tzinfo=SHANGHAI)
+            end = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time.min, tzinfo=SHANGHAI)
+            cases.append((Q(**{f"{source.date}__gte": start, f"{source.date}__lt": end}), index))
+        else:
+            cases.append((Q(**{f"{source.date}__gte": period.start, f"{source.date}__lte": period.end}), index))
+    rows = rows.filter(reduce(or_, (condition for condition, _ in cases)))
+    on = TruncDate(source.date, tzinfo=SHANGHAI) if source.is_datetime else F(source.date)
+    return Rows(rows.annotate(bucket=_bucket(cases)), source.subject, on, source.value, "pk")
+
+
+def stock_rows(source: sources.Source, measure: Measure, period: Period, index: int, options: Options) -> Rows:
+    rows = source.rows(measure.parameters or {})
+    if options.as_of is not None and source.recorded:
+        rows = rows.filter(**{f"{source.recorded}__lte": options.as_of})
+    day = period.end
+    rows = rows.filter((Q(**{f"{source.valid_from}__isnull": True}) | Q(**{f"{source.valid_from}__lte": day}))
+                       & (Q(**{f"{source.valid_to}__isnull": True}) | Q(**{f"{source.valid_to}__gt": day})))
+    return Rows(rows.annotate(bucket=Value(index, output_field=IntegerField())), source.subject, Value(day),
+                source.value, "pk")
+
+
+def _aggregates(rows: Rows) -> dict:
+    value = rows.value or "pk"
+    found = {"n": Count(rows.contributor, distinct=True)}
+    if rows.value:
+        found["low"], found["high"], found["total"] = Min(value), Max(value), Sum(value)
+    if rows.reviewed:
+        found["unreviewed"] = Count("pk", filter=~Q(status__in=REVIEWED))
+    return found
+
+
+class _Grouping:
+    """The areas of a request, in the groups one query can answer: regions whose paths
+    have the same length (so a prefix of that length says which one a row is in), and
+    zones and parks (grouped by the container a row's organisation is located in)."""
+
+    def __init__(self, areas: list[Area]):
+        self.by_length: dict[int, dict[str, Area]] = defaultdict(dict)
+        self.containers: dict[int, list[Area]] = defaultdict(list)  # container pk → areas it counts for
+        for area in areas:
+            if area.is_region:
+                self.by_length[len(area.region.path)][area.region.path] = area
+        wanted = [area for area in areas if not area.is_region]
+        if wanted:
+            for area in wanted:
+                self.containers[area.container.pk].append(area)
+            # The parks inside a requested zone count for it (where they are now: parks do not move).
+            inner = Location.objects.current().filter(within__in=[a.container.pk for a in wanted],
+                                                      organisation__kind__in=CONTAINER_KINDS)
+            for park_id, zone_id in inner.values_list("organisation_id", "within_id"):
+                self.containers[park_id].extend(self.containers.get(zone_id, []))
+
+    def queries(self, rows: Rows) -> list[tuple[QuerySet, dict]]:
+        """(queryset annotated with `place` = the location and `area` = its group key, {key: [areas]})."""
+        base = rows.queryset.order_by().annotate(
+            place=FilteredRelation(f"{rows.subject}__locations", condition=_location_on(rows.subject, rows.on)))
+        found = []
+        for length, paths in self.by_length.items():
+            regions = Region.objects.filter(reduce(or_, (Q(path__startswith=path) for path in paths)))
+            queryset = base.filter(place__region__in=regions).annotate(area=Substr("place__region__path", 1, length))
+            found.append((queryset, {path: [area] for path, area in paths.items()}))
+        if self.containers:
+            queryset = base.filter(place__within__in=list(self.containers)).annotate(
+                area=Cast("place__within_id", output_field=CharField()))
+            found.append((queryset, {str(pk): areas for pk, areas in self.containers.items()}))
+        return found
+
+    def keys(self) -> list[str]:
+        found = [area.key for paths in self.by_length.values() for area in paths.values()]
+        found += [area.key for areas in self.containers.values() for area in areas]
+        return list(dict.fromkeys(found))
+
+
+def measure_cells(measure: Measure, grouping: _Grouping, periods: list[Period], options: Options,
+                  counter: list[int]) -> dict[tuple[str, Period], Cell]:
+    """The measure for every area and period: {(area key, period): Cell}."""
+    confidential = bool(measure.metric_id and measure.metric.confidential)
+    cells: dict[tuple[str, Period], Cell] = {}
+
+    def absorb(grouped, keys: dict, rows: Rows, batch: list[Period]) -> None:
+        counter[0] += 1
+        for row in grouped:
+            cell = _cell(row, measure.aggregate, rows, confidential)
+            for area in keys.get(row["area"], ()):
+                key = (area.key, batch[row["bucket"]])
+                cells[key] = cells[key].merge(cell, measure.aggregate) if key in cells else replace(cell)
+
+    if measure.kind == MeasureKind.STOCK:
+        # A row is in force on many periods' last days: one branch per period, one UNION ALL.
+        source = sources.find(measure.source)
+        ordered = sorted(set(periods))
+        branches = [stock_rows(source, measure, period, index, options) for index, period in enumerate(ordered)]
+        per_branch = [grouping.queries(rows) for rows in branches]
+        for position in range(len(per_branch[0])):
+            parts = [queries[position][0].values("area", "bucket").annotate(**_aggregates(rows))
+                     for queries, rows in zip(per_branch, branches, strict=True)]
+            union = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+            absorb(union, per_branch[0][position][1], branches[0], ordered)
+    else:
+        for batch in _layers(periods):
+            if measure.kind == MeasureKind.OBSERVATIONS:
+                rows = observation_rows(measure, batch, options)
+            else:
+                rows = event_rows(sources.find(measure.source), measure, batch, options)
+            for queryset, keys in grouping.queries(rows):
+                absorb(queryset.values("area", "bucket").annotate(**_aggregates(rows)), keys, rows, batch)
+                if confidential and options.check_disclosure and rows.value:
+                    counter[0] += 1
+                    _rank(cells, queryset, keys, rows, batch)
+    # Events and stocks with nothing in a period are zero; figures nobody reported are unknown.
+    empty = Decimal(0) if measure.kind != MeasureKind.OBSERVATIONS else None
+    for area_key in grouping.keys():
+        for period in periods:
+            cells.setdefault((area_key, period), Cell(empty, confidential=confidential))
+    return cells
+
+
+def _cell(row: dict, aggregate: str, rows: Rows, confidential: bool) -> Cell:
+    n = row["n"]
+    if aggregate == "count" or not rows.value:
+        value = Decimal(n)
+    else:
+        value = {"sum": row.get("total"), "min": row.get("low"), "max": row.get("high")}[aggregate]
+        value = Decimal(value) if value is not None else None
+    return Cell(value, n, row.get("unreviewed", 0), confidential)
+
+
+def _rank(cells: dict, queryset: QuerySet, keys: dict, rows: Rows, batch: list[Period]) -> None:
+    """The two largest contributions of each cell, for the dominance rule."""
+    ranked = (queryset.annotate(rank=Window(RowNumber(), partition_by=[F("area"), F("bucket")],
+                                            order_by=F(rows.value).desc()))
+              .filter(rank__lte=2).values_list("area", "bucket", rows.value))
+    for area_key, bucket, value in ranked:
+        for area in keys.get(area_key, ()):
+            cell = cells.get((area.key, batch[bucket]))
+            if cell is not None:
+                cell.largest = tuple(sorted((*cell.largest, Decimal(value)), reverse=True)[:2])
+
+
+# --- indicators --------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """One indicator for one area and period, with what it is made of."""
+
+    indicator: Indicator
+    area: Area
+    period: Period
+    computed: Decimal | None  # bottom up, from the enterprises' figures and the registry
+    official: Decimal | None  # the area's own reported figure, where there is one
+    value: Decimal | None  # what is shown: the official figure where there is one
+    basis: str  # "official", "computed" or "" (no value)
+    differs: bool  # official and computed further apart than the indicator's tolerance
+    suppressed: str  # why the public may not see the computed figure ("" = it may)
+    confidential: bool  # made of confidential figures (shown because the user may see them)
+    provisional: bool  # some figures behind it are not approved by the bureau yet
+    contributors: int  # the most records behind any one measure of it
+    as_of: dt.datetime
+
+    @property
+    def shown(self) -> Decimal | None:
+        """The value as it may be shown: None where the public may not see it."""
+        if self.basis == "computed" and self.suppressed:
+            return None
+        return self.value
+
+
+@dataclass
+class Table:
+    indicators: list[Indicator]
+    areas: list[Area]
+    periods: list[Period]
+    results: dict[tuple[str, str, Period], Result]
+    as_of: dt.datetime
+    queries: int = 0
+
+    def get(self, indicator: str, area: str, period: Period) -> Result:
+        return self.results[(indicator, area, period)]
+
+    def __iter__(self):
+        for indicator in self.indicators:
+            for area in self.areas:
+                for period in self.periods:
+                    yield self.results[(indicator.code, area.key, period)]
+
+
+class Definitions:
+    """The indicators asked for and every measure and indicator their formulas read."""
+
+    def __init__(self, codes: Iterable[str]):
+        self.indicators: dict[str, Indicator] = {}
+        self.measures: dict[str, Measure] = {}
+        self.trees: dict[str, formulas.Node] = {}
+        self.asked = [self._indicator(code, ()) for code in codes]
+
+    def _indicator(self, code: str, path: tuple[str, ...]) -> Indicator:
+        if code in path:
+            raise EngineError(f"indicator {code} refers to itself: {' → '.join((*path, code))}")
+        if code in self.indicators:
+            return self.indicators[code]
+        indicator = Indicator.objects.select_related("official_metric").filter(code=code).first()
+        if indicator is None:
+            raise EngineError(f"{code!r} is not an indicator; `kechuang indicator --list` shows the catalogue")
+        try:
+            tree = formulas.parse(indicator.formula)
+        except formulas.FormulaError as error:
+            raise EngineError(f"indicator {code}: {error}") from None
+        self.indicators[code], self.trees[code] = indicator, tree
+        for name in formulas.references(tree):  # a measure, else another indicator
+            if name in self.measures:
+                continue
+            measure = Measure.objects.select_related("metric").filter(code=name).first()
+            if measure is not None:
+                self.measures[name] = measure
+            else:
+                self._indicator(name, (*path, code))
+        return indicator
+
+    def needs(self, code: str, period: Period) -> set[tuple[str, Period]]:
+        """The (measure code, period) pairs an indicator reads, through other indicators too."""
+        found = set()
+        for name, at in formulas.needs(self.trees[code], period):
+            found |= {(name, at)} if name in self.measures else self.needs(name, at)
+        return found
+
+
+def internal_areas(user, areas: list[Area]) -> set[str]:
+    """The areas whose every figure `user` may see: a superuser's all, a bureau's or an
+    analyst's own subtree (and the zones and parks located in it), a park manager's park."""
+    from kechuang.accounts.scoping import scope_of
+
+    scope = scope_of(user)
+    if scope.everything:
+        return {area.key for area in areas}
+    found = set()
+    for area in areas:
+        if area.is_region:
+            path = area.region.path
+        else:
+            if area.container.pk in scope.parks:
+                found.add(area.key)
+                continue
+            location = Location.objects.current().filter(organisation=area.container).select_related("region").first()
+            path = location.region.path if location else None
+        if path and any(path.startswith(read) for read in scope.read_paths):
+            found.add(area.key)
+    return found
+
+
+def evaluate(codes: Iterable[str], areas: list[Area], periods: list[Period], *, user=None,
+             as_of: dt.datetime | None = None, public: bool | None = None,
+             thresholds: disclosure.Thresholds | None = None) -> Table:
+    """Every indicator of `codes` for every area and period.
+
+    `user` decides what is suppressed (see `internal_areas`); `public=True` treats every
+    area as public (a bulletin's preview), `public=False` every area as internal (the
+    operator on the command line). `as_of` computes the figures as the data stood then.
+    """
+    definitions = Definitions(codes)
+    moment = as_of or timezone.now()
+    if public is None:
+        internal = internal_areas(user, areas)
+    else:
+        internal = set() if public else {area.key for area in areas}
+    results: dict[tuple[str, str, Period], Result] = {}
+    queries = 0
+    for subset, is_public in (([a for a in areas if a.key in internal], False),
+                              ([a for a in areas if a.key not in internal], True)):
+        if subset:
+            options = Options(as_of=as_of, reviewed_only=is_public, check_disclosure=is_public,
+                              thresholds=thresholds or disclosure.Thresholds())
+            queries += _evaluate(definitions, subset, periods, options, moment, results)
+    return Table(definitions.asked, areas, list(periods), results, moment, queries)
+
+
+def _evaluate(definitions: Definitions, areas: list[Area], periods: list[Period], options: Options,
+              moment: dt.datetime, results: dict) -> int:
+    counter = [0]
+    wanted: dict[str, set[Period]] = defaultdict(set)
+    for indicator in definitions.asked:
+        for period in periods:
+            for code, at in definitions.needs(indicator.code, period):
+                wanted[code].add(at)
+    grouping = _Grouping(areas)
+    cells: dict[str, dict[tuple[str, Period], Cell]] = {}
+    keys = {area.key for area in areas}
+    parents = {area.key: area.parent_key for area in areas if area.parent_key in keys}
+    for code, needed in wanted.items():
+        measure = definitions.measures[code]
+        cells[code] = measure_cells(measure, grouping, sorted(needed), options, counter)
+        if options.check_disclosure and measure.metric_id and measure.metric.confidential:
+            disclosure.protect(cells[code], parents, options.thresholds, keys)
+    officials = _officials(definitions.asked, areas, periods, options, counter)
+    for indicator in definitions.asked:
+        for area in areas:
+            for period in periods:
+                results[(indicator.code, area.key, period)] = _result(
+                    definitions, indicator, area, period, cells, officials, moment)
+    return counter[0]
+
+
+def _result(definitions: Definitions, indicator: Indicator, area: Area, period: Period, cells: dict,
+            officials: dict, moment: dt.datetime) -> Result:
+    used: list[Cell] = []
+
+    def lookup(code: str, at: Period) -> Decimal | None:
+        if code in definitions.measures:
+            cell = cells[code].get((area.key, at))
+            if cell is None:
+                return None
+            used.append(cell)
+            return cell.value
+        return formulas.evaluate(definitions.trees[code], at, lookup)
+
+    computed = formulas.evaluate(definitions.trees[indicator.code], period, lookup)
+    official = officials.get((indicator.code, area.key, period))
+    value, basis = (official, "official") if official is not None else (computed, "computed" if computed is not None else "")
+    differs = (official is not None and computed is not None
+               and abs(official - computed) > indicator.tolerance)
+    suppressed = next((cell.suppressed for cell in used if cell.suppressed), "")
+    return Result(
+        indicator=indicator, area=area, period=period, computed=computed, official=official, value=value,
+        basis=basis, differs=differs, suppressed=suppressed,
+        confidential=any(cell.confidential for cell in used),
+        provisional=any(cell.unreviewed for cell in used),
+        contributors=max((cell.contributors for cell in used), default=0), as_of=moment,
+    )
+
+
+def _officials(indicators: list[Indicator], areas: list[Area], periods: list[Period], options: Options,
+               counter: list[int]) -> dict[tuple[str, str, Period], Decimal]:
+    """The areas' own figures of the indicators' official metrics, in one query."""
+    by_metric: dict[int, list[Indicator]] = defaultdict(list)
+    for indicator in indicators:
+        if indicator.official_metric_id:
+            by_metric[indicator.official_metric_id].append(indicator)
+    if not by_metric:
+        return {}
+    codes = {code: period for period in periods for code in same_months(period)}
+    regions = {area.region.pk: area for area in areas if area.is_region}
+    containers = {area.container.pk: area for area in areas if not area.is_region}
+    rows = _as_of_observations(Observation.objects.filter(
+        metric_id__in=list(by_metric), kind=ObservationKind.ACTUAL, period__in=list(codes),
+        status__in=(ObservationStatus.PUBLISHED,) if options.reviewed_only else REPORTED,
+    ).filter(Q(region__in=list(regions)) | Q(organisation__in=list(containers))), options)
+    counter[0] += 1
+    found = {}
+    for metric_id, region_id, organisation_id, code, value in rows.order_by("-created_at").values_list(
+            "metric_id", "region_id", "organisation_id", "period", "value"):
+        area = regions.get(region_id) if region_id else containers.get(organisation_id)
+        for indicator in by_metric[metric_id]:
+            found.setdefault((indicator.code, area.key, codes[code]), Decimal(value))
+    return found
+
+
+# --- provenance --------------------------------------------------------------------------
+
+
+@dataclass
+class Contribution:
+    """The records behind one measure of a value: which observations, which projects."""
+
+    measure: Measure
+    period: Period
+    records: QuerySet  # every record counted (the caller decides what a user may see of it)
+    count: int
+
+
+def contributions(code: str, area: Area, period: Period, *, as_of: dt.datetime | None = None,
+                  reviewed_only: bool = False) -> list[Contribution]:
+    """For one value, the records of each measure its formula reads, by measure and period
+    (a growth rate reads the same measure in two periods)."""
+    definitions = Definitions([code])
+    options = Options(as_of=as_of, reviewed_only=reviewed_only)
+    grouping = _Grouping([area])
+    found = []
+    for name, at in sorted(definitions.needs(code, period), key=lambda pair: (pair[0], pair[1])):
+        measure = definitions.measures[name]
+        if measure.kind == MeasureKind.OBSERVATIONS:
+            rows = observation_rows(measure, [at], options)
+        elif measure.kind == MeasureKind.EVENTS:
+            rows = event_rows(sources.find(measure.source), measure, [at], options)
+        else:
+            rows = stock_rows(sources.find(measure.source), measure, at, 0, options)
+        model = rows.queryset.model
+        matching = [model.objects.filter(pk__in=queryset.values("pk")) for queryset, _ in grouping.queries(rows)]
+        records = matching[0] if len(matching) == 1 else model.objects.none()
+        found.append(Contribution(measure, at, records, records.count()))
+    return found
