@@ -9,15 +9,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def fresh_database(name: str) -> None:
+def fresh_database(name: str, keep: bool = False) -> None:
     """Point Django at a new, empty database (var/<name>.sqlite3, or the PostgreSQL
-    DATABASE_URL given, dropped and recreated), migrate it, and set Django up."""
+    DATABASE_URL given, dropped and recreated), migrate it, and set Django up. With
+    `keep`, reuse the database an earlier run left (no drop, no migration)."""
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'var' / f'{name}.sqlite3'}")
     os.environ["DJANGO_SETTINGS_MODULE"] = "kechuang.settings"
     os.environ.setdefault("KECHUANG_ENV", "development")  # a throw-away database: the development key will do
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     url = os.environ["DATABASE_URL"]
+    if keep:
+        import django
+
+        django.setup()
+        return
     if url.startswith("sqlite"):
         path = Path(url.removeprefix("sqlite:///"))
         for suffix in ("", "-wal", "-shm"):
@@ -52,4 +58,6 @@ def timed(label: str, fn, repeat: int = 7):
         start = time.perf_counter()
         result = fn()
         samples.append(time.perf_counter() - start)
-    print(f"  {label:<62} {statistics.median(samples) * 1000:10.1f} ms   (result {result})")
+    median = statistics.median(samples)
+    print(f"  {label:<62} {median * 1000:10.1f} ms   (result {result})")
+    return median

@@ -10,11 +10,11 @@ from .services import IndicatorError, check_indicator, check_measure
 
 
 class CheckedAdmin(SimpleHistoryAdmin):
-    check = None
+    definition_check = None
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
-        check = type(self).check
+        check = type(self).definition_check
 
         class Checked(form):
             def _post_clean(self):
@@ -39,7 +39,7 @@ class CheckedAdmin(SimpleHistoryAdmin):
 
 @admin.register(Measure)
 class MeasureAdmin(CheckedAdmin):
-    check = staticmethod(check_measure)
+    definition_check = staticmethod(check_measure)
     list_display = ["code", "name_zh", "name_en", "kind", "aggregate", "metric", "source"]
     list_filter = ["kind"]
     search_fields = ["code", "name_zh", "name_en"]
@@ -47,7 +47,7 @@ class MeasureAdmin(CheckedAdmin):
 
 @admin.register(Indicator)
 class IndicatorAdmin(CheckedAdmin):
-    check = staticmethod(check_indicator)
+    definition_check = staticmethod(check_indicator)
     list_display = ["code", "name_zh", "name_en", "formula", "unit", "official_metric"]
     list_filter = ["unit_kind"]
     search_fields = ["code", "name_zh", "name_en", "formula"]

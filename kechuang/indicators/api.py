@@ -4,6 +4,7 @@ behind a value.
     GET /api/v1/indicators/                         the catalogue
     GET /api/v1/indicators/{code}/values/?region=320612&period=2023H1
         &by=children          every child of the region, and the region as their total
+        &by=district          every district below the region (city, town likewise)
         &within=KEY           a zone or park (with or instead of a region)
         &period_from=2019H1&period_to=2023H2   a series instead of one period
         &as_of=2024-01-01T00:00:00+08:00       as the data stood then
@@ -77,8 +78,9 @@ class TableRequest(serializers.Serializer):
     """What a request for values names; every field is checked before anything is computed."""
 
     region = serializers.CharField(required=False, max_length=12, help_text="A division code, e.g. 320612.")
-    by = serializers.ChoiceField(choices=["children"], required=False,
-                                 help_text="children: every child of the region, and the region as their total.")
+    by = serializers.ChoiceField(choices=engine.BY, required=False,
+                                 help_text="children: every child of the region; city, district, town: every region "
+                                           "of that level below it; the region itself comes last, as their total.")
     within = serializers.CharField(required=False, max_length=100, help_text="The key of a zone or park.")
     period = serializers.CharField(required=False, max_length=40, help_text="2023H1, 2023, 2023-01..2023-05 …")
     period_from = serializers.CharField(required=False, max_length=40)
@@ -93,8 +95,7 @@ class TableRequest(serializers.Serializer):
         if not attrs.get("region") and not attrs.get("within"):
             raise ValidationError({"region": ["name a region (division code) or a zone or park (within)"]})
         try:
-            attrs["areas"] = engine.areas_for(attrs.get("region"), children=attrs.get("by") == "children",
-                                              within=attrs.get("within"))
+            attrs["areas"] = engine.areas_for(attrs.get("region"), by=attrs.get("by"), within=attrs.get("within"))
         except engine.EngineError as error:
             raise ValidationError({"within" if "zone" in str(error) and attrs.get("within") else "region": [str(error)]}) from None
         attrs["periods"] = self._periods(attrs)
@@ -123,7 +124,7 @@ class TableRequest(serializers.Serializer):
 
 
 TABLE_PARAMETERS = [
-    OpenApiParameter("region", str), OpenApiParameter("by", str, enum=["children"]), OpenApiParameter("within", str),
+    OpenApiParameter("region", str), OpenApiParameter("by", str, enum=list(engine.BY)), OpenApiParameter("within", str),
     OpenApiParameter("period", str), OpenApiParameter("period_from", str), OpenApiParameter("period_to", str),
     OpenApiParameter("as_of", str), OpenApiParameter("disclosure", str, enum=["auto", "public"]),
     OpenApiParameter("currency", str), OpenApiParameter("rate_date", str),
@@ -286,6 +287,35 @@ class IndicatorViewSet(viewsets.ReadOnlyModelViewSet):
                          "area": {"key": area.key, "kind": "region" if area.is_region else "container",
                                   "name_zh": area.name_zh, "name_en": area.name_en},
                          "measures": measures})
+
+    @extend_schema(
+        parameters=[OpenApiParameter("region", str), OpenApiParameter("within", str),
+                    OpenApiParameter("period", str, required=True), OpenApiParameter("since", str, required=True)],
+        responses=inline_serializer("Corrections", {
+            "indicator": serializers.CharField(), "period": serializers.CharField(), "since": serializers.DateTimeField(),
+            "corrections": serializers.ListField(child=serializers.DictField()), "not_visible": serializers.IntegerField()}),
+        filters=False, summary="Figures behind a value added or corrected since a moment (a bulletin's publication)")
+    @action(detail=True)
+    def corrections(self, request, code=None):
+        indicator = self.get_object()
+        asked = TableRequest(data={**request.query_params.dict(), "as_of": request.query_params.get("since", "")})
+        asked.is_valid(raise_exception=True)
+        data = asked.validated_data
+        if not data.get("as_of"):
+            raise ValidationError({"since": ["an ISO date-time, e.g. 2023-09-04T00:00:00+08:00"]})
+        if len(data["areas"]) != 1 or len(data["periods"]) != 1:
+            raise ValidationError({"region": ["corrections are listed for one region or park and one period"]})
+        area, period = data["areas"][0], data["periods"][0]
+        found = engine.corrections(indicator.code, area, period, data["as_of"])
+        visible = set(visible_to(Observation.objects.filter(pk__in=[c.observation.pk for c in found]), request.user)
+                      .values_list("pk", flat=True))
+        rows = [{"organisation": c.observation.organisation.key, "name_zh": c.observation.organisation.name_zh,
+                 "metric": c.observation.metric.code, "period": c.observation.period,
+                 "before": _text(c.before), "now": _text(c.observation.value),
+                 "at": c.observation.created_at.isoformat(), "status": c.observation.status}
+                for c in found if c.observation.pk in visible]
+        return Response({"indicator": indicator.code, "period": period.code, "since": data["as_of"],
+                         "corrections": rows, "not_visible": len(found) - len(rows)})
 
 
 #: At most this many records are listed per measure; `count` says how many there are.

@@ -20,6 +20,7 @@ Values are combined into indicators in Python, per cell of the table.
 """
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -46,7 +47,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, RowNumber, Substr, TruncDate
 from django.utils import timezone
 
-from kechuang.registry.models import CONTAINER_KINDS, Location, Organisation, Region
+from kechuang.registry.models import CONTAINER_KINDS, Location, Organisation, Region, RegionLevel
 from kechuang.statistics.models import Observation, ObservationKind, ObservationStatus
 from kechuang.statistics.periods import KINDS, Period, PeriodError
 
@@ -99,16 +100,26 @@ def container_area(organisation: Organisation) -> Area:
                 container=organisation)
 
 
-def areas_for(region: str | None = None, *, children: bool = False, within: str | None = None) -> list[Area]:
-    """The areas a request names: a region by code (with its children, `children=True`,
-    the region itself last as their total), or a zone or park by key."""
+#: What `by` may ask for besides one region: its children, or every region of a level below it.
+BY = ("children", *RegionLevel.values)
+
+
+def areas_for(region: str | None = None, *, by: str | None = None, within: str | None = None) -> list[Area]:
+    """The areas a request names: a region by code, with its children (`by="children"`) or
+    every region of a level below it (`by="district"`: every district of a province), the
+    region itself last as their total; and/or a zone or park by key."""
     areas: list[Area] = []
     if region:
         found = Region.objects.filter(code=region).first()
         if found is None:
             raise EngineError(f"region {region!r} is not a division code kechuang knows")
-        if children:
+        if by == "children":
             areas.extend(region_area(child) for child in found.children.order_by("code"))
+        elif by:
+            if by not in BY:
+                raise EngineError(f"by {by!r}: expected one of {', '.join(BY)}")
+            below = Region.objects.filter(path__startswith=found.path, level=by).exclude(pk=found.pk)
+            areas.extend(region_area(descendant) for descendant in below.order_by("code"))
         areas.append(region_area(found))
     if within:
         container = Organisation.objects.filter(key=within).first()
@@ -205,6 +216,7 @@ class Rows:
     value: str  # the field aggregated ("" = rows are counted)
     contributor: str  # what counts as one contributor
     reviewed: bool = False  # rows carry an observation status
+    by_metric: bool = False  # rows of several metrics, grouped by metric too
 
 
 @dataclass
@@ -225,19 +237,20 @@ def _bucket(cases: list[tuple[Q, int]]) -> Case:
     return Case(*(When(condition, then=Value(index)) for condition, index in cases), output_field=IntegerField())
 
 
-def observation_rows(measure: Measure, periods: list[Period], options: Options) -> Rows:
-    rows = Observation.objects.filter(metric_id=measure.metric_id, kind=ObservationKind.ACTUAL,
-                                      organisation__isnull=False)
+def observation_rows(measures: list[Measure], periods: list[Period], options: Options) -> Rows:
+    """The figures of the measures' metrics (the measures share their subject filter)."""
+    rows = Observation.objects.filter(metric_id__in=sorted({m.metric_id for m in measures}),
+                                      kind=ObservationKind.ACTUAL, organisation__isnull=False)
     rows = _as_of_observations(rows, options)
     rows = rows.filter(status__in=REVIEWED if options.reviewed_only else REPORTED)
     cases = [(Q(period__in=same_months(period)), index) for index, period in enumerate(periods)]
     rows = rows.filter(period__in=[code for period in periods for code in same_months(period)])
     subjects = ~Q(kind__in=CONTAINER_KINDS)
-    for name, wanted in (measure.subjects or {}).items():
+    for name, wanted in (measures[0].subjects or {}).items():
         subjects &= SUBJECT_FILTERS[name](wanted)
     rows = rows.filter(organisation__in=Organisation.objects.filter(subjects).values("pk"))
     return Rows(rows.annotate(bucket=_bucket(cases)), "organisation", F("period_end"), "value", "organisation",
-                reviewed=True)
+                reviewed=True, by_metric=True)
 
 
 def _as_of_observations(rows: QuerySet, options: Options) -> QuerySet:
@@ -279,11 +292,15 @@ def stock_rows(source: sources.Source, measure: Measure, period: Period, index: 
                 source.value, "pk")
 
 
-def _aggregates(rows: Rows) -> dict:
-    value = rows.value or "pk"
-    found = {"n": Count(rows.contributor, distinct=True)}
+def _aggregates(rows: Rows, aggregates: set[str]) -> dict:
+    """Only what the measures need: a count of contributors (a subject has one current figure
+    of a metric for a period; an event or a stock row is one record), and the value's sum,
+    minimum or maximum."""
+    found = {"n": Count(rows.contributor)}
     if rows.value:
-        found["low"], found["high"], found["total"] = Min(value), Max(value), Sum(value)
+        for aggregate, name, function in (("sum", "total", Sum), ("min", "low", Min), ("max", "high", Max)):
+            if aggregate in aggregates:
+                found[name] = function(rows.value)
     if rows.reviewed:
         found["unreviewed"] = Count("pk", filter=~Q(status__in=REVIEWED))
     return found
@@ -331,47 +348,60 @@ class _Grouping:
         return list(dict.fromkeys(found))
 
 
-def measure_cells(measure: Measure, grouping: _Grouping, periods: list[Period], options: Options,
-                  counter: list[int]) -> dict[tuple[str, Period], Cell]:
-    """The measure for every area and period: {(area key, period): Cell}."""
-    confidential = bool(measure.metric_id and measure.metric.confidential)
-    cells: dict[tuple[str, Period], Cell] = {}
+def measure_cells(measures: list[Measure], grouping: _Grouping, periods: list[Period], options: Options,
+                  counter: list[int]) -> dict[str, dict[tuple[str, Period], Cell]]:
+    """The measures for every area and period: {measure code: {(area key, period): Cell}}.
+    Either one measure of events or of a stock, or measures of observations with the same
+    subject filter, which one query answers together (grouped by metric too)."""
+    kind = measures[0].kind
+    cells: dict[str, dict[tuple[str, Period], Cell]] = {measure.code: {} for measure in measures}
+    by_metric: dict[int | None, list[Measure]] = defaultdict(list)
+    for measure in measures:
+        by_metric[measure.metric_id].append(measure)
+    aggregates = {measure.aggregate for measure in measures}
+    confidential = {measure.code: bool(measure.metric_id and measure.metric.confidential) for measure in measures}
 
     def absorb(grouped, keys: dict, rows: Rows, batch: list[Period]) -> None:
         counter[0] += 1
         for row in grouped:
-            cell = _cell(row, measure.aggregate, rows, confidential)
-            for area in keys.get(row["area"], ()):
-                key = (area.key, batch[row["bucket"]])
-                cells[key] = cells[key].merge(cell, measure.aggregate) if key in cells else replace(cell)
+            for measure in by_metric[row.get("metric_id")]:
+                cell = _cell(row, measure.aggregate, rows, confidential[measure.code])
+                found = cells[measure.code]
+                for area in keys.get(row["area"], ()):
+                    key = (area.key, batch[row["bucket"]])
+                    found[key] = found[key].merge(cell, measure.aggregate) if key in found else replace(cell)
 
-    if measure.kind == MeasureKind.STOCK:
+    if kind == MeasureKind.STOCK:
         # A row is in force on many periods' last days: one branch per period, one UNION ALL.
+        (measure,) = measures
         source = sources.find(measure.source)
         ordered = sorted(set(periods))
         branches = [stock_rows(source, measure, period, index, options) for index, period in enumerate(ordered)]
         per_branch = [grouping.queries(rows) for rows in branches]
         for position in range(len(per_branch[0])):
-            parts = [queries[position][0].values("area", "bucket").annotate(**_aggregates(rows))
+            parts = [queries[position][0].values("area", "bucket").annotate(**_aggregates(rows, aggregates))
                      for queries, rows in zip(per_branch, branches, strict=True)]
             union = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
             absorb(union, per_branch[0][position][1], branches[0], ordered)
     else:
         for batch in _layers(periods):
-            if measure.kind == MeasureKind.OBSERVATIONS:
-                rows = observation_rows(measure, batch, options)
+            if kind == MeasureKind.OBSERVATIONS:
+                rows = observation_rows(measures, batch, options)
             else:
+                (measure,) = measures
                 rows = event_rows(sources.find(measure.source), measure, batch, options)
+            group = ("area", "bucket", "metric_id") if rows.by_metric else ("area", "bucket")
             for queryset, keys in grouping.queries(rows):
-                absorb(queryset.values("area", "bucket").annotate(**_aggregates(rows)), keys, rows, batch)
-                if confidential and options.check_disclosure and rows.value:
+                absorb(queryset.values(*group).annotate(**_aggregates(rows, aggregates)), keys, rows, batch)
+                if options.check_disclosure and rows.by_metric and any(confidential.values()):
                     counter[0] += 1
-                    _rank(cells, queryset, keys, rows, batch)
+                    _rank(cells, by_metric, queryset, keys, rows, batch)
     # Events and stocks with nothing in a period are zero; figures nobody reported are unknown.
-    empty = Decimal(0) if measure.kind != MeasureKind.OBSERVATIONS else None
-    for area_key in grouping.keys():
-        for period in periods:
-            cells.setdefault((area_key, period), Cell(empty, confidential=confidential))
+    empty = Decimal(0) if kind != MeasureKind.OBSERVATIONS else None
+    for measure in measures:
+        for area_key in grouping.keys():
+            for period in periods:
+                cells[measure.code].setdefault((area_key, period), Cell(empty, confidential=confidential[measure.code]))
     return cells
 
 
@@ -385,16 +415,17 @@ def _cell(row: dict, aggregate: str, rows: Rows, confidential: bool) -> Cell:
     return Cell(value, n, row.get("unreviewed", 0), confidential)
 
 
-def _rank(cells: dict, queryset: QuerySet, keys: dict, rows: Rows, batch: list[Period]) -> None:
-    """The two largest contributions of each cell, for the dominance rule."""
-    ranked = (queryset.annotate(rank=Window(RowNumber(), partition_by=[F("area"), F("bucket")],
+def _rank(cells: dict, by_metric: dict, queryset: QuerySet, keys: dict, rows: Rows, batch: list[Period]) -> None:
+    """The two largest contributions of each cell of confidential figures, for the dominance rule."""
+    ranked = (queryset.annotate(rank=Window(RowNumber(), partition_by=[F("area"), F("bucket"), F("metric_id")],
                                             order_by=F(rows.value).desc()))
-              .filter(rank__lte=2).values_list("area", "bucket", rows.value))
-    for area_key, bucket, value in ranked:
-        for area in keys.get(area_key, ()):
-            cell = cells.get((area.key, batch[bucket]))
-            if cell is not None:
-                cell.largest = tuple(sorted((*cell.largest, Decimal(value)), reverse=True)[:2])
+              .filter(rank__lte=2).values_list("area", "bucket", "metric_id", rows.value))
+    for area_key, bucket, metric_id, value in ranked:
+        for measure in by_metric[metric_id]:
+            for area in keys.get(area_key, ()):
+                cell = cells[measure.code].get((area.key, batch[bucket]))
+                if cell is not None:
+                    cell.largest = tuple(sorted((*cell.largest, Decimal(value)), reverse=True)[:2])
 
 
 # --- indicators --------------------------------------------------------------------------
@@ -546,11 +577,11 @@ def _evaluate(definitions: Definitions, areas: list[Area], periods: list[Period]
     cells: dict[str, dict[tuple[str, Period], Cell]] = {}
     keys = {area.key for area in areas}
     parents = {area.key: area.parent_key for area in areas if area.parent_key in keys}
-    for code, needed in wanted.items():
-        measure = definitions.measures[code]
-        cells[code] = measure_cells(measure, grouping, sorted(needed), options, counter)
-        if options.check_disclosure and measure.metric_id and measure.metric.confidential:
-            disclosure.protect(cells[code], parents, options.thresholds, keys)
+    for batch, needed in _batches(definitions, wanted):
+        cells.update(measure_cells(batch, grouping, needed, options, counter))
+        for measure in batch:
+            if options.check_disclosure and measure.metric_id and measure.metric.confidential:
+                disclosure.protect(cells[measure.code], parents, options.thresholds, keys)
     officials = _officials(definitions.asked, areas, periods, options, counter)
     for indicator in definitions.asked:
         for area in areas:
@@ -558,6 +589,19 @@ def _evaluate(definitions: Definitions, areas: list[Area], periods: list[Period]
                 results[(indicator.code, area.key, period)] = _result(
                     definitions, indicator, area, period, cells, officials, moment)
     return counter[0]
+
+
+def _batches(definitions: Definitions, wanted: dict[str, set[Period]]) -> list[tuple[list[Measure], list[Period]]]:
+    """The measures in groups one query answers: observations with the same subject filter
+    together, every other measure alone; each group with the periods any of them needs."""
+    groups: dict[str, list[Measure]] = defaultdict(list)
+    for code in sorted(wanted):
+        measure = definitions.measures[code]
+        if measure.kind == MeasureKind.OBSERVATIONS:
+            groups["observations " + json.dumps(measure.subjects or {}, sort_keys=True)].append(measure)
+        else:
+            groups[code].append(measure)
+    return [(measures, sorted(set().union(*(wanted[m.code] for m in measures)))) for measures in groups.values()]
 
 
 def _result(definitions: Definitions, indicator: Indicator, area: Area, period: Period, cells: dict,
@@ -638,7 +682,7 @@ def contributions(code: str, area: Area, period: Period, *, as_of: dt.datetime |
     for name, at in sorted(definitions.needs(code, period), key=lambda pair: (pair[0], pair[1])):
         measure = definitions.measures[name]
         if measure.kind == MeasureKind.OBSERVATIONS:
-            rows = observation_rows(measure, [at], options)
+            rows = observation_rows([measure], [at], options)
         elif measure.kind == MeasureKind.EVENTS:
             rows = event_rows(sources.find(measure.source), measure, [at], options)
         else:
@@ -647,4 +691,28 @@ def contributions(code: str, area: Area, period: Period, *, as_of: dt.datetime |
         matching = [model.objects.filter(pk__in=queryset.values("pk")) for queryset, _ in grouping.queries(rows)]
         records = matching[0] if len(matching) == 1 else model.objects.none()
         found.append(Contribution(measure, at, records, records.count()))
+    return found
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A figure behind a value that changed after a moment: what it was then and is now."""
+
+    observation: Observation  # the figure now
+    before: Decimal | None  # the figure as it stood at the moment (None: there was none)
+
+
+def corrections(code: str, area: Area, period: Period, since: dt.datetime) -> list[Correction]:
+    """The figures behind a value that were added or corrected after `since` (a bulletin's
+    publication): each with its value then and now. Registry events are not versioned this
+    way; see docs/indicators.md."""
+    then = contributions(code, area, period, as_of=since)
+    now = contributions(code, area, period)
+    found = []
+    for before, after in zip(then, now, strict=True):
+        if before.measure.kind != MeasureKind.OBSERVATIONS:
+            continue
+        old = {(row.organisation_id, row.metric_id): row.value for row in before.records}
+        for row in after.records.filter(created_at__gt=since).select_related("organisation", "metric"):
+            found.append(Correction(row, old.get((row.organisation_id, row.metric_id))))
     return found

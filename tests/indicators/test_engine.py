@@ -48,7 +48,7 @@ def test_a_sum_of_observations_covers_the_region_subtree_on_the_periods_last_day
 def test_a_firm_counts_where_it_was_at_the_end_of_each_period(world, figure):
     figure(world["mover"], "industrial-output", "2022", 40)
     figure(world["mover"], "industrial-output", "2023", 60)
-    table = engine.evaluate(["industrial_output"], engine.areas_for("320600", children=True),
+    table = engine.evaluate(["industrial_output"], engine.areas_for("320600", by="children"),
                             [Period.parse("2022"), Period.parse("2023")], public=False)
     assert table.get("industrial_output", "320602", Period.parse("2022")).computed == 40
     assert table.get("industrial_output", "320612", Period.parse("2022")).computed is None
@@ -212,21 +212,21 @@ def test_a_suppressed_district_cannot_be_derived_from_the_city_total(world, figu
     for key, output in (("parked", 100), ("zoned", 110), ("plain", 120), ("small", 130)):
         figure(world[key], "industrial-output", "2023H1", output)
     figure(world["rival"], "industrial-output", "2023H1", 90)  # Chongchuan: one enterprise
-    table = engine.evaluate(["industrial_output"], engine.areas_for("320600", children=True), [H1], public=True)
+    table = engine.evaluate(["industrial_output"], engine.areas_for("320600", by="children"), [H1], public=True)
     city, tongzhou, chongchuan = (table.get("industrial_output", key, H1) for key in ("320600", "320612", "320602"))
     assert chongchuan.suppressed.startswith("fewer than")
     assert tongzhou.suppressed.startswith("suppressed so that")  # else 550 − 460 = 90
     assert city.shown == 550
     # The bureau of Tongzhou sees its own district, and still not Chongchuan's figure.
-    table = engine.evaluate(["industrial_output"], engine.areas_for("320600", children=True), [H1],
+    table = engine.evaluate(["industrial_output"], engine.areas_for("320600", by="children"), [H1],
                             user=world["bureau"])
     assert table.get("industrial_output", "320612", H1).shown == 460
     assert table.get("industrial_output", "320602", H1).shown is None
     # An analyst of Nantong sees them all; the public none of the enterprise-level detail.
-    table = engine.evaluate(["industrial_output"], engine.areas_for("320600", children=True), [H1],
+    table = engine.evaluate(["industrial_output"], engine.areas_for("320600", by="children"), [H1],
                             user=world["analyst"])
     assert table.get("industrial_output", "320602", H1).shown == 90
-    table = engine.evaluate(["industrial_output"], engine.areas_for("320600", children=True), [H1],
+    table = engine.evaluate(["industrial_output"], engine.areas_for("320600", by="children"), [H1],
                             user=AnonymousUser())
     assert table.get("industrial_output", "320602", H1).shown is None
 
@@ -259,7 +259,7 @@ def test_the_number_of_queries_does_not_grow_with_areas_or_periods(world, figure
         return len(captured.captured_queries)
 
     series = engine.period_series(Period.parse("2020H1"), Period.parse("2023H2"))
-    children = engine.areas_for("320600", children=True)
+    children = engine.areas_for("320600", by="children")
     assert queries(children, [H1]) == queries(children, series)
     assert queries(engine.areas_for("320612"), [H1]) == queries(engine.areas_for("320602"), series)
     # A region and its children are two groups of areas (paths of two lengths): one more query per measure.
@@ -278,3 +278,14 @@ def test_unknown_codes_and_cycles_are_clear_errors(world):
     measure_indicator("loop_b", "loop_a")
     with pytest.raises(engine.EngineError, match="refers to itself"):
         engine.evaluate(["loop_a"], engine.areas_for("320612"), [H1])
+
+
+def test_every_district_of_a_province_is_one_request(world, figure):
+    figure(world["plain"], "industrial-output", "2023H1", 300)
+    figure(world["rival"], "industrial-output", "2023H1", 100)
+    areas = engine.areas_for("320000", by="district")
+    assert [area.key for area in areas] == ["320602", "320612", "320000"]
+    table = engine.evaluate(["industrial_output"], areas, [H1], public=False)
+    assert [result.computed for result in table] == [100, 300, 400]
+    with pytest.raises(engine.EngineError, match="expected one of"):
+        engine.areas_for("320000", by="street")

@@ -21,7 +21,9 @@ class Command(BaseCommand):
         parser.add_argument("--region", help="a division code, e.g. 320612")
         parser.add_argument("--within", metavar="KEY", help="a zone or park, by key")
         parser.add_argument("--period", help="a period code (2023H1), or FIRST..LAST of a series (2019H1..2023H2)")
-        parser.add_argument("--by", choices=["children"], help="every child of the region, and the region last")
+        parser.add_argument("--by", choices=engine.BY,
+                            help="every child of the region (children), or every region of a level below it; "
+                                 "the region itself last, as their total")
         parser.add_argument("--format", choices=["table", "json", "csv"], default="table")
         parser.add_argument("--as-of", dest="as_of", metavar="DATETIME",
                             help="as the data stood then (ISO date-time; Asia/Shanghai when no offset is given)")
@@ -37,7 +39,7 @@ class Command(BaseCommand):
         if not period:
             raise CommandError("--period is required (2023H1, or 2019H1..2023H2 for a series)")
         try:
-            areas = engine.areas_for(region, children=by == "children", within=within)
+            areas = engine.areas_for(region, by=by, within=within)
             periods = self.periods(period)
             table = engine.evaluate([code], areas, periods, as_of=self.moment(as_of), public=public)
         except (engine.EngineError, PeriodError) as error:
