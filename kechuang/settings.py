@@ -10,6 +10,11 @@ ALLOWED_HOSTS       comma-separated, default "127.0.0.1,localhost"
 CSRF_TRUSTED_ORIGINS comma-separated origins behind a reverse proxy
 LOG_LEVEL           default INFO
 LOG_FORMAT          "json" (default) or "text"
+EMAIL_BACKEND       default: files under <KECHUANG_DATA_DIR>/mail in development, SMTP in production
+EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, EMAIL_USE_SSL, EMAIL_TIMEOUT
+                    the SMTP server (defaults localhost, 25, no login, no TLS, 10 s)
+DEFAULT_FROM_EMAIL  the sender of notifications, default kechuang@localhost
+SITE_URL            e.g. https://kechuang.example.gov.cn: makes the links in emails absolute
 """
 
 import os
@@ -101,6 +106,8 @@ INSTALLED_APPS = [
     "kechuang.accounts",
     "kechuang.statistics",
     "kechuang.programs",
+    "kechuang.notifications",
+    "kechuang.indicators",
 ]
 
 MIDDLEWARE = [
@@ -293,6 +300,27 @@ if _flag("HTTPS"):
     # runs kechuang on a subdomain of its government's), made at hstspreload.org.
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
+# --- Email: notifications (docs/notifications.md) -------------------------------------
+
+# Development writes each email as a file under var/mail, so nothing leaves the machine;
+# production speaks SMTP. The test suite gets Django's in-memory backend (mail.outbox).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend"
+                               if KECHUANG_ENV == "development" else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_FILE_PATH = DATA_DIR / "mail"
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _flag("EMAIL_USE_TLS")
+EMAIL_USE_SSL = _flag("EMAIL_USE_SSL")
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("set EMAIL_USE_TLS (STARTTLS, usually port 587) or EMAIL_USE_SSL (port 465), not both")
+# An email is sent right after the action that caused it commits: a mail server that does
+# not answer must not hold a web request for long (the failure is recorded on the notification).
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "kechuang@localhost")
+SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -305,14 +333,15 @@ LOGGING = {
         },
         "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
+    # Logs go to stderr: a command's stdout is its output (a world file, JSON, CSV).
     "handlers": {
-        "stdout": {
+        "console": {
             "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
+            "stream": "ext://sys.stderr",
             "formatter": os.environ.get("LOG_FORMAT", "json"),
         }
     },
-    "root": {"handlers": ["stdout"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
     },

@@ -16,6 +16,8 @@ urlpatterns = [
     path("api/v1/", include("kechuang.registry.urls_api")),
     path("api/v1/", include("kechuang.statistics.urls_api")),
     path("api/v1/", include("kechuang.programs.urls_api")),
+    path("api/v1/", include("kechuang.notifications.urls_api")),
+    path("api/v1/", include("kechuang.indicators.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     # Redoc builds its search index in a Web Worker it makes from a blob: URL.

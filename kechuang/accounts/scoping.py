@@ -27,7 +27,17 @@ from operator import or_
 
 from django.db.models import Model, Q, QuerySet
 
-from kechuang.programs.models import Call, Party, Project, ProjectTransition, ReviewAssignment
+from kechuang.programs.models import (
+    Attachment,
+    Call,
+    Outcome,
+    Party,
+    ProgressReport,
+    Project,
+    ProjectTransition,
+    ReviewAssignment,
+    Tranche,
+)
 from kechuang.registry.models import (
     Alias,
     Capacity,
@@ -50,6 +60,10 @@ from .models import Grant, Role
 #: Tables anyone may read: the division codes are a public standard; sources, sectors
 #: and the metrics catalogue describe the data rather than hold it.
 REFERENCE_MODELS = (Region, RegionLink, Source, Sector, Metric)
+
+#: A project's own rows: seen by whoever sees the project, changed by whoever may change
+#: it (the services decide which of them may do what).
+PROJECT_ROWS = (Party, ProjectTransition, Tranche, ProgressReport, Outcome, Attachment)
 
 #: For each table that belongs to an organisation, the path from a row to it.
 ORGANISATION_FIELD = {
@@ -191,7 +205,7 @@ def visible_to(queryset: QuerySet, user) -> QuerySet:
         return _grants_visible(queryset, user, scope)
     if model is Observation:
         return _observations_visible(queryset, scope)
-    if model in (Project, Party, ProjectTransition, ReviewAssignment):
+    if model is Project or model is ReviewAssignment or model in PROJECT_ROWS:
         return _projects_visible(queryset, user, scope)
     if model is Call:
         return queryset if scope.read_paths or scope.parks or scope.enterprises else queryset.none()
@@ -231,7 +245,7 @@ def can_change(user, obj: Model) -> bool:
         return can_review(user, obj.region)
     if model is Call:
         return any(_region_path(obj.region).startswith(p) for p in scope.change_paths)
-    if model in (Project, Party, ReviewAssignment):
+    if model is Project or model is ReviewAssignment or model in PROJECT_ROWS:
         project = obj if model is Project else obj.project
         # The applicant's people edit a draft; the bureau of its district runs the rest
         # (the services guard each transition).

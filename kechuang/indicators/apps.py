@@ -16,6 +16,13 @@ class IndicatorsConfig(AppConfig):
     verbose_name = "Indicators 指标"
 
     def ready(self):
+        from kechuang.world.sections import register
+
         from . import sources  # noqa: F401  the built-in sources register themselves
+        from .world import EXCHANGE_RATES, INDICATORS, MEASURES
 
         post_migrate.connect(load_shipped_indicators, sender=self)
+        # The world file's exchange rates, measures and indicators are this app's to
+        # describe: registered here, the way every app adds its sections.
+        for section in (EXCHANGE_RATES, MEASURES, INDICATORS):
+            register(section)

@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from functools import reduce
+from functools import cached_property, reduce
 from operator import or_
 
 from django.db.models import (
@@ -668,7 +668,10 @@ class Contribution:
     measure: Measure
     period: Period
     records: QuerySet  # every record counted (the caller decides what a user may see of it)
-    count: int
+
+    @cached_property
+    def count(self) -> int:
+        return self.records.count()
 
 
 def contributions(code: str, area: Area, period: Period, *, as_of: dt.datetime | None = None,
@@ -690,7 +693,7 @@ def contributions(code: str, area: Area, period: Period, *, as_of: dt.datetime |
         model = rows.queryset.model
         matching = [model.objects.filter(pk__in=queryset.values("pk")) for queryset, _ in grouping.queries(rows)]
         records = matching[0] if len(matching) == 1 else model.objects.none()
-        found.append(Contribution(measure, at, records, records.count()))
+        found.append(Contribution(measure, at, records))
     return found
 
 

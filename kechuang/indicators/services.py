@@ -96,11 +96,35 @@ def check_indicator(indicator: Indicator, *, known: set[str] | None = None) -> I
     missing = sorted(names - existing - (known or set()))
     if missing:
         raise IndicatorError("formula", f"{', '.join(missing)}: no measure or indicator has this code")
+    # Codes the same file defines are the file's to check (kechuang/indicators/world.py).
+    way = _way_back(indicator.code, names - (known or set()))
+    if way:
+        raise IndicatorError("formula", f"indicator {indicator.code} refers to itself: {' → '.join(way)}")
     if indicator.precision > 6:
         raise IndicatorError("precision", "at most 6 decimals are shown")
     if indicator.tolerance is not None and Decimal(indicator.tolerance) < 0:
         raise IndicatorError("tolerance", "a tolerance cannot be negative")
     return indicator
+
+
+def _way_back(code: str, names: set[str]) -> list[str] | None:
+    """A chain of stored indicators from `names` back to `code` (a cycle), if there is one."""
+    measures = set(Measure.objects.values_list("code", flat=True))
+    formulas_of = dict(Indicator.objects.exclude(code=code).values_list("code", "formula"))
+    stack, seen = [(name, [code, name]) for name in sorted(names - measures)], set()
+    while stack:
+        name, path = stack.pop()
+        if name == code:
+            return path
+        if name in seen or name not in formulas_of:
+            continue
+        seen.add(name)
+        try:
+            following = formulas.references(formulas.parse(formulas_of[name])) - measures
+        except formulas.FormulaError:
+            continue
+        stack.extend((other, [*path, other]) for other in sorted(following))
+    return None
 
 
 @transaction.atomic

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from kechuang.programs.models import Project, ProjectKind, ProjectState, ProjectTransition
+from kechuang.programs.models import (
+    Outcome,
+    OutcomeKind,
+    Project,
+    ProjectKind,
+    ProjectState,
+    ProjectTransition,
+    Tranche,
+)
 from kechuang.registry.models import CONTAINER_KINDS, Location
 
 
@@ -91,7 +99,7 @@ def _collaborations(parameters: dict) -> QuerySet:
 register(Source(
     code="projects-approved", kind="events", name_en="projects approved", name_zh="立项项目",
     records=lambda p: _project_steps(p, to_state=ProjectState.APPROVED),
-    subject="project__applicant", date="at", is_datetime=True,
+    subject="project__applicant", date="at", is_datetime=True, recorded="recorded_at",
     parameters=("kind", "category"), unit="项",
     description="Projects whose transition into approved (立项) is dated in the period; kind innovation unless "
                 "the parameter says otherwise, optionally of one category.",
@@ -99,7 +107,7 @@ register(Source(
 register(Source(
     code="applications-submitted", kind="events", name_en="applications submitted", name_zh="申报项目",
     records=lambda p: _project_steps(p, name="submit"),
-    subject="project__applicant", date="at", is_datetime=True,
+    subject="project__applicant", date="at", is_datetime=True, recorded="recorded_at",
     parameters=("kind", "category"), unit="项",
     description="Submissions (申报) dated in the period; a project withdrawn and submitted again counts once per "
                 "submission.",
@@ -112,6 +120,29 @@ register(Source(
                 "for the lead enterprise's location, wherever the universities are.",
 ))
 
+
+
+def _outcomes(parameters: dict) -> QuerySet:
+    kinds = parameters.get("kinds") or OutcomeKind.values
+    unknown = sorted(set(kinds) - set(OutcomeKind.values))
+    if unknown:
+        raise SourceError(f"outcome kinds {', '.join(unknown)}: expected {', '.join(OutcomeKind.values)}")
+    return Outcome.objects.filter(kind__in=list(kinds))
+
+
+register(Source(
+    code="project-outcomes", kind="events", name_en="project outcomes", name_zh="项目成果", records=_outcomes,
+    subject="project__applicant", date="date", value="amount", recorded="recorded_at", parameters=("kinds",),
+    unit="项",
+    description="Outcomes recorded against projects (patents filed and granted, new products, standards, revenue "
+                "from results) dated in the period; `kinds` chooses which; a sum adds the revenue.",
+))
+register(Source(
+    code="funding-paid", kind="events", name_en="project funding paid", name_zh="项目资金拨付",
+    records=lambda p: Tranche.objects.filter(paid_date__isnull=False), subject="project__applicant",
+    date="paid_date", value="paid_amount", unit="yuan",
+    description="Tranches of project funding paid in the period (their paid amounts).",
+))
 
 # --- the registry ------------------------------------------------------------------------
 

@@ -1,11 +1,16 @@
 """Django admin for the programmes. A project's state changes only through
 `services.take` (the actions below); its transitions are listed read-only. Reviewers are
 assigned through `services.check_assignment` (conflicts of interest) and reviews are
-submitted by the reviewer, so scores are read-only here."""
+submitted by the reviewer, so scores are read-only here. What follows approval (tranches,
+progress reports, outcomes) and the attachments are shown on the project, read-only: they
+are written by delivery.py and attachments.py, through the API, whose rules a form here
+would bypass."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+from django.utils.html import format_html
 
 from kechuang.accounts.admin import ScopedAdmin, ScopedInline
 from kechuang.accounts.scoping import scope_of
@@ -32,12 +37,10 @@ class PartyInline(ScopedInline, admin.TabularInline):
     autocomplete_fields = ["organisation"]
 
 
-class TransitionInline(ScopedInline, admin.TabularInline):
-    """The lifecycle as it happened: written by services.take only."""
+class ReadOnlyInline(ScopedInline, admin.TabularInline):
+    """Rows of the project that a service writes: shown, never edited here."""
 
-    model = models.ProjectTransition
     extra = 0
-    fields = readonly_fields = ["name", "from_state", "to_state", "at", "by", "comment"]
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
@@ -45,6 +48,50 @@ class TransitionInline(ScopedInline, admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class TransitionInline(ReadOnlyInline):
+    """The lifecycle as it happened: written by services.take only."""
+
+    model = models.ProjectTransition
+    fields = readonly_fields = ["name", "from_state", "to_state", "at", "by", "comment"]
+
+
+class TrancheInline(ReadOnlyInline):
+    """Funding tranches: planned and paid through delivery.plan_tranches and record_payment."""
+
+    model = models.Tranche
+    fields = readonly_fields = ["seq", "planned_amount", "planned_date", "paid_amount", "paid_date", "note"]
+
+
+class ProgressReportInline(ReadOnlyInline):
+    model = models.ProgressReport
+    fields = readonly_fields = ["title", "due", "status", "submitted_at", "submitted_by", "reviewed_at",
+                                "review_comment"]
+
+
+class OutcomeInline(ReadOnlyInline):
+    model = models.Outcome
+    fields = readonly_fields = ["kind", "title", "date", "identifier", "amount", "recorded_by", "synthetic"]
+
+
+class AttachmentInline(ReadOnlyInline):
+    """Files are downloaded through the API, which checks the project's scope again."""
+
+    model = models.Attachment
+    fields = readonly_fields = ["download", "content_type", "size", "uploaded_by", "uploaded_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("project", "uploaded_by")
+
+    @admin.display(description="file")
+    def download(self, attachment):
+        url = reverse("project-attachment-download", kwargs={"key": attachment.project.key,
+                                                             "attachment_id": attachment.pk})
+        return format_html('<a href="{}">{}</a>', url, attachment.original_name)
 
 
 def _transition_action(name: str, label: str):
@@ -68,8 +115,9 @@ class ProjectAdmin(ProgrammeAdmin):
     search_fields = ["key", "title_zh", "title_en", "applicant__name_zh", "applicant__name_en"]
     autocomplete_fields = ["call", "applicant", "source"]
     list_select_related = ["applicant"]
-    readonly_fields = ["state", "created_by"]
-    inlines = [PartyInline, TransitionInline]
+    # approved_funding: set by delivery.plan_tranches, which holds it to the requested funding.
+    readonly_fields = ["state", "approved_funding", "created_by"]
+    inlines = [PartyInline, TransitionInline, TrancheInline, ProgressReportInline, OutcomeInline, AttachmentInline]
     # Transitions that need no comment can be taken from the list; the others from the API or CLI.
     actions = [_transition_action(t.name, t.label) for t in services.LIFECYCLE.transitions.values()
                if t.name not in services.NEED_COMMENT]
@@ -170,4 +218,5 @@ class ExpertAdmin(AuditedAdmin):
         super().save_model(request, obj, form, change)
 
 
-register_history(admin.site, [models.Call, models.Project, models.Party, models.ReviewAssignment, models.Expert])
+register_history(admin.site, [models.Call, models.Project, models.Party, models.ReviewAssignment, models.Expert,
+                              models.Tranche, models.ProgressReport, models.Outcome, models.Attachment])

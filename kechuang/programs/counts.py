@@ -13,7 +13,10 @@ Definitions (docs/programs.md):
 - a collaboration is introduced in the period when its agreement was signed in it and
   the bureau recognised it (its state is approved or beyond: in progress, completed or
   terminated);
-- technology contract turnover (技术合同成交额) is the sum of those collaborations' contract values, in yuan.
+- technology contract turnover (技术合同成交额) is the sum of those collaborations' contract values, in yuan;
+- after approval, the rows of a project count for its region: outcomes by the day they
+  happened, tranches by the day they were paid (or are planned), reports by their due
+  day; these are dates, compared as they are (a day is in a period or it is not).
 """
 
 import datetime as dt
@@ -26,7 +29,7 @@ from django.db.models.functions import Coalesce
 from kechuang.registry.models import Organisation, Region
 from kechuang.statistics.periods import Period
 
-from .models import Project, ProjectKind, ProjectState, ProjectTransition
+from .models import Outcome, OutcomeKind, ProgressReport, Project, ProjectKind, ProjectState, ProjectTransition, Tranche
 from .services import SHANGHAI
 
 P = ProjectState
@@ -95,9 +98,60 @@ def collaborations_introduced(region: Region | str, period: Period) -> Figure:
     return _counted(_collaborations(region, period))
 
 
+def _summed(records: QuerySet, field: str) -> Figure:
+    zero = Value(Decimal(0), output_field=DecimalField(max_digits=16, decimal_places=2))
+    total = records.aggregate(total=Coalesce(Sum(field), zero))["total"]
+    return Figure(Decimal(total).quantize(Decimal("0.01")), records)
+
+
 def technology_contract_turnover(region: Region | str, period: Period) -> Figure:
     """技术合同成交额: the contract values of the collaborations introduced in the period, in yuan."""
-    records = _collaborations(region, period)
-    zero = Value(Decimal(0), output_field=DecimalField(max_digits=16, decimal_places=2))
-    total = records.aggregate(total=Coalesce(Sum("contract_value"), zero))["total"]
-    return Figure(Decimal(total).quantize(Decimal("0.01")), records)
+    return _summed(_collaborations(region, period), "contract_value")
+
+
+# --- after approval ------------------------------------------------------------------------
+
+
+def _of_projects_in(model, region: Region | str) -> QuerySet:
+    """Rows of a project's own table whose project's applicant is located in the region's subtree now."""
+    return model.objects.filter(project__applicant__in=Organisation.objects.in_region(region).values("pk"))
+
+
+def _outcomes(region: Region | str, period: Period) -> QuerySet:
+    return _of_projects_in(Outcome, region).filter(date__gte=period.start, date__lte=period.end)
+
+
+def outcomes(region: Region | str, period: Period, kind: str | None = None) -> Figure:
+    """Outcomes (项目成果) that happened in the period, of one kind (patents filed, granted …) or all."""
+    records = _outcomes(region, period)
+    return _counted(records.filter(kind=kind) if kind is not None else records)
+
+
+def outcomes_by_kind(region: Region | str, period: Period) -> dict[str, int]:
+    """{kind: outcomes in the period}, every kind present (0 when none), in one query."""
+    rows = _outcomes(region, period).order_by().values("kind").annotate(n=Count("pk")).values_list("kind", "n")
+    return {kind: 0 for kind in OutcomeKind.values} | dict(rows)
+
+
+def revenue_from_results(region: Region | str, period: Period) -> Figure:
+    """成果转化收入: the revenue from the projects' results in the period, in yuan."""
+    return _summed(_outcomes(region, period).filter(kind=OutcomeKind.REVENUE), "amount")
+
+
+def funding_paid(region: Region | str, period: Period) -> Figure:
+    """The bureau's funding paid in the period (tranches by the day they were paid), in yuan."""
+    records = _of_projects_in(Tranche, region).filter(paid_date__gte=period.start, paid_date__lte=period.end)
+    return _summed(records, "paid_amount")
+
+
+def funding_planned(region: Region | str, period: Period) -> Figure:
+    """The funding planned for the period (tranches by their planned day, paid or not), in yuan."""
+    records = _of_projects_in(Tranche, region).filter(planned_date__gte=period.start,
+                                                       planned_date__lte=period.end)
+    return _summed(records, "planned_amount")
+
+
+def reports_overdue(region: Region | str, today: dt.date) -> Figure:
+    """Progress reports overdue on `today`: due before it, still owed (due or returned for
+    correction), of projects still running (approved or in progress)."""
+    return _counted(_of_projects_in(ProgressReport, region).outstanding().filter(due__lt=today))

@@ -5,11 +5,18 @@ A project passes through the states of `services.LIFECYCLE` (a table read by
 kechuang/workflows.py); every transition it takes is a row of `ProjectTransition`, with
 who and when, so "approved in 2023H1" is a question about the date of its approval
 transition. Rows are written only by `services.py`; the audit trail records every change.
+
+After approval a project is delivered (`delivery.py`): funding in tranches, progress
+reports on a schedule, outcomes; and it carries its files (`attachments.py`).
 """
+
+import uuid
+from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from kechuang.audit import History
 from kechuang.registry.models import Organisation, Region, Source
@@ -75,6 +82,10 @@ class Project(models.Model):
     planned_start = models.DateField(null=True, blank=True)
     planned_end = models.DateField(null=True, blank=True)
     requested_funding = models.DecimalField(max_digits=16, decimal_places=2, default=0, help_text="yuan")
+    approved_funding = models.DecimalField(
+        max_digits=16, decimal_places=2, null=True, blank=True,
+        help_text="yuan: what the bureau grants (批准资助金额), at most the requested funding; set when its "
+                  "funding tranches are first planned (delivery.plan_tranches), the requested funding by default.")
     own_funding = models.DecimalField(max_digits=16, decimal_places=2, default=0, help_text="yuan")
     agreement_date = models.DateField(null=True, blank=True, help_text="Collaborations: when the agreement was signed.")
     contract_value = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True,
@@ -95,6 +106,8 @@ class Project(models.Model):
                                    name="project_funding_not_negative"),
             models.CheckConstraint(condition=Q(planned_start__isnull=True) | Q(planned_end__isnull=True)
                                    | Q(planned_end__gte=models.F("planned_start")), name="project_plan_order"),
+            models.CheckConstraint(condition=Q(approved_funding__isnull=True) | Q(approved_funding__gte=0),
+                                   name="project_approved_funding_not_negative"),
         ]
         indexes = [models.Index(fields=["kind", "state"], name="project_kind_state")]
 
@@ -135,6 +148,9 @@ class ProjectTransition(models.Model):
     at = models.DateTimeField(db_index=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     comment = models.TextField(blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now, editable=False,
+                                       help_text="When the step was written (`at` may be a historical date): figures "
+                                                 "computed as of a past moment count only the steps recorded by then.")
 
     class Meta:
         ordering = ["project", "at", "id"]
@@ -181,3 +197,185 @@ class Expert(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+# --- after approval: funding, progress reports, outcomes --------------------------------
+
+
+class Tranche(models.Model):
+    """One tranche of the bureau's funding (资金拨付): what is planned, and when; once paid,
+    what was paid, and when. Paid tranches are never replaced (delivery.plan_tranches)."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="tranches")
+    seq = models.PositiveSmallIntegerField("sequence number", help_text="1, 2, 3 … within the project.")
+    planned_amount = models.DecimalField(max_digits=16, decimal_places=2, help_text="yuan")
+    planned_date = models.DateField()
+    paid_amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True, help_text="yuan")
+    paid_date = models.DateField(null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+    history = History()
+
+    class Meta:
+        ordering = ["project", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "seq"], name="tranche_seq_once_per_project"),
+            models.CheckConstraint(condition=Q(seq__gte=1), name="tranche_seq_from_one"),
+            models.CheckConstraint(condition=Q(planned_amount__gt=0), name="tranche_planned_positive"),
+            models.CheckConstraint(condition=Q(paid_amount__isnull=True, paid_date__isnull=True)
+                                   | Q(paid_amount__isnull=False, paid_date__isnull=False),
+                                   name="tranche_paid_amount_and_date_together"),
+            models.CheckConstraint(condition=Q(paid_amount__isnull=True)
+                                   | Q(paid_amount__gt=0, paid_amount__lte=models.F("planned_amount")),
+                                   name="tranche_paid_within_plan"),
+        ]
+        indexes = [models.Index(fields=["paid_date"], name="tranche_paid_date"),
+                   models.Index(fields=["planned_date"], name="tranche_planned_date")]
+
+    def __str__(self) -> str:
+        return f"{self.project} #{self.seq}"
+
+    @property
+    def paid(self) -> bool:
+        return self.paid_date is not None
+
+
+class ReportStatus(models.TextChoices):
+    DUE = "due", "due 待提交"
+    SUBMITTED = "submitted", "submitted 已提交"
+    ACCEPTED = "accepted", "accepted 已通过"
+    RETURNED = "returned", "returned for correction 退回修改"
+
+
+#: The statuses in which a report still waits for the applicant (a returned one must be
+#: submitted again): past its due date, such a report is overdue.
+OUTSTANDING = (ReportStatus.DUE, ReportStatus.RETURNED)
+#: The projects that owe their reports: approved (立项) and not yet completed or terminated.
+RUNNING = (ProjectState.APPROVED, ProjectState.IN_PROGRESS)
+
+
+class ProgressReportQuerySet(models.QuerySet):
+    def outstanding(self) -> "ProgressReportQuerySet":
+        """Reports the applicant still owes, of projects still running: the one definition
+        behind `delivery.reports_due` (reminders) and `counts.reports_overdue`."""
+        return self.filter(status__in=OUTSTANDING, project__state__in=RUNNING)
+
+
+class ProgressReport(models.Model):
+    """A progress report (进度报告) the applicant owes on `due`; the bureau accepts it or
+    returns it for correction. Overdue: due before today and still outstanding."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="progress_reports")
+    title = models.CharField(max_length=200, help_text="e.g. 第1期进度报告（2024-01-01至2024-06-30）")
+    due = models.DateField()
+    status = models.CharField(max_length=12, choices=ReportStatus.choices, default=ReportStatus.DUE)
+    text = models.TextField(blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True, help_text="The last submission.")
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    review_comment = models.TextField(blank=True)
+    history = History()
+
+    objects = ProgressReportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["project", "due"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "due"], name="report_due_once_per_project"),
+            models.CheckConstraint(condition=Q(status=ReportStatus.DUE, submitted_at__isnull=True)
+                                   | (~Q(status=ReportStatus.DUE) & Q(submitted_at__isnull=False)),
+                                   name="report_submitted_when_not_due"),
+            models.CheckConstraint(condition=Q(status__in=(ReportStatus.ACCEPTED, ReportStatus.RETURNED),
+                                               reviewed_at__isnull=False)
+                                   | Q(status__in=(ReportStatus.DUE, ReportStatus.SUBMITTED)),
+                                   name="report_reviewed_when_decided"),
+        ]
+        indexes = [models.Index(fields=["status", "due"], name="report_status_due")]
+
+    def __str__(self) -> str:
+        return f"{self.project}: {self.title}"
+
+    def overdue(self, today) -> bool:
+        return self.status in OUTSTANDING and self.due < today and self.project.state in RUNNING
+
+
+class OutcomeKind(models.TextChoices):
+    PATENT_FILED = "patent_filed", "patent filed 专利申请"
+    PATENT_GRANTED = "patent_granted", "patent granted 专利授权"
+    PRODUCT = "product", "new product 新产品"
+    STANDARD = "standard", "standard drafted 标准制定"
+    REVENUE = "revenue", "revenue from results 成果转化收入"
+
+
+class Outcome(models.Model):
+    """What a project produced (项目成果), counted by the date it happened: a patent filed
+    or granted, a new product, a standard drafted, revenue from its results (in yuan)."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="outcomes")
+    kind = models.CharField(max_length=16, choices=OutcomeKind.choices)
+    title = models.CharField(max_length=300)
+    date = models.DateField(help_text="When it happened: filing, grant, launch, publication, or the revenue's date.")
+    identifier = models.CharField(max_length=100, blank=True,
+                                  help_text="Patent or standard number, e.g. CN202310000000.0, GB/T 1234-2023.")
+    amount = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True,
+                                 help_text="yuan; revenue only.")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    synthetic = models.BooleanField(default=False)
+    history = History()
+
+    class Meta:
+        ordering = ["project", "date", "id"]
+        constraints = [
+            # amount__isnull=False: a check on NULL is unknown, and an unknown check passes.
+            models.CheckConstraint(condition=Q(kind=OutcomeKind.REVENUE, amount__isnull=False, amount__gt=0)
+                                   | (~Q(kind=OutcomeKind.REVENUE) & Q(amount__isnull=True)),
+                                   name="outcome_amount_for_revenue_only"),
+            # A patent or standard counted twice would inflate the figures.
+            models.UniqueConstraint(fields=["project", "kind", "identifier"], condition=~Q(identifier=""),
+                                    name="outcome_identifier_once_per_project"),
+        ]
+        indexes = [models.Index(fields=["kind", "date"], name="outcome_kind_date")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.title}"
+
+
+# --- attachments --------------------------------------------------------------------------
+
+
+def attachment_path(attachment: "Attachment", filename: str) -> str:
+    """projects/<project key>/<random>.<detected type's extension>: the client's name is
+    kept in `original_name`, never used on disk."""
+    suffix = PurePosixPath(filename).suffix.lower()
+    return f"projects/{attachment.project.key}/{uuid.uuid4().hex}{suffix}"
+
+
+class Attachment(models.Model):
+    """A file attached to a project (申报材料, contracts, certificates), stored privately
+    and served only through the scoped API. Written by attachments.attach, which checks
+    its size and its type by its first bytes."""
+
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=255)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100, help_text="As detected from the contents.")
+    size = models.PositiveBigIntegerField(help_text="bytes")
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+    history = History()
+
+    class Meta:
+        ordering = ["project", "uploaded_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(size__gt=0), name="attachment_not_empty"),
+            models.UniqueConstraint(fields=["project", "sha256"], name="attachment_once_per_project"),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name

@@ -21,6 +21,8 @@ from django.utils import timezone
 from kechuang.accounts.models import Grant
 from kechuang.accounts.scoping import can_change, can_review, scope_of
 from kechuang.errors import RoleRefusal
+from kechuang.notifications.models import NotificationKind
+from kechuang.notifications.services import notify, notify_many, users_of
 from kechuang.registry.models import CONTAINER_KINDS, Organisation, OrganisationKind, Region
 from kechuang.workflows import Transition, TransitionError, Workflow
 
@@ -264,7 +266,43 @@ def take(project: Project, transition: str, *, by=None, at: dt.datetime | None =
         stored._history_user = by
     stored.save(update_fields=["state", "updated_at"])
     project.state, project.updated_at = stored.state, stored.updated_at
+    _notify_transition(stored, row)
     return row
+
+
+#: What the applicant's users are told after a step that concerns them (docs/notifications.md):
+#: the kind of notification, the subject (Chinese, then English) and what happened, in both.
+TRANSITION_NOTICES = {
+    "submit": (NotificationKind.SUBMISSION_RECEIPT, "申报已受理 Application received",
+               "已提交申报", "was submitted"),
+    "approve": (NotificationKind.DECISION, "项目已立项 Project approved", "已获立项", "was approved"),
+    "reject": (NotificationKind.DECISION, "项目未获立项 Application rejected", "未获立项", "was rejected"),
+    "return": (NotificationKind.DECISION, "申报已退回修改 Application returned for correction",
+               "已退回修改", "was returned for correction"),
+    "terminate": (NotificationKind.DECISION, "项目已终止 Project terminated", "已终止", "was terminated"),
+}
+
+
+def _notify_transition(project: Project, row: ProjectTransition) -> None:
+    """Tell the applicant's users (and whoever submitted, for a receipt) about the step.
+    The key names the transition row: each submission gets its receipt, a resubmission
+    after a withdrawal a new one, and the same step is never told twice."""
+    if row.name not in TRANSITION_NOTICES:
+        return
+    kind, subject, done_zh, done_en = TRANSITION_NOTICES[row.name]
+    when = timezone.localtime(row.at, SHANGHAI)
+    title = str(project)
+    lines = [f"{project.applicant}的项目「{title}」于 {when:%Y-%m-%d %H:%M}（北京时间）{done_zh}。",
+             f"The project \"{title}\" of {project.applicant} {done_en} on {when:%Y-%m-%d %H:%M} (Asia/Shanghai)."]
+    if project.call_id:
+        lines.append(f"申报通知 Call: {project.call}")
+    if row.comment:
+        lines += ["", f"意见 Comment: {row.comment}"]
+    recipients = users_of(project.applicant)
+    if row.name == "submit" and row.by is not None:
+        recipients.append(row.by)  # a park manager or the bureau submitting for the firm gets the receipt too
+    notify_many(recipients, kind=kind, key=f"project:{project.pk}:{row.name}:{row.pk}", subject=f"{subject}: {title}",
+                body="\n".join(lines), link=f"/api/v1/projects/{project.key}/")
 
 
 def check_transition(project: Project, transition: str, at: dt.datetime, comment: str) -> None:
@@ -365,7 +403,19 @@ def assign_reviewer(project: Project, reviewer, *, by=None, due: dt.date | None 
     if by is not None:
         assignment._history_user = by
     assignment.save()
+    _notify_assignment(assignment)
     return assignment
+
+
+def _notify_assignment(assignment: ReviewAssignment) -> None:
+    """Tell the reviewer what to review and by when (once per assignment)."""
+    project = assignment.project
+    title = str(project)
+    body = (f"您已被指派评审{project.applicant}的项目「{title}」，请于 {assignment.due:%Y-%m-%d} 前提交评分。\n"
+            f"You are assigned to review \"{title}\" of {project.applicant}; please submit your scores by "
+            f"{assignment.due:%Y-%m-%d}.")
+    notify(assignment.reviewer, kind=NotificationKind.REVIEW_ASSIGNED, key=f"review:{assignment.pk}:assigned",
+           subject=f"评审任务 Review assigned: {title}", body=body, link=f"/api/v1/reviews/{assignment.pk}/")
 
 
 def check_scores(call: Call | None, scores: dict) -> dict[str, Decimal]:

@@ -95,3 +95,11 @@ def test_the_admin_refuses_a_formula_that_does_not_parse(world, operator_client)
     answer = operator_client.post("/admin/indicators/indicator/add/", {**fields, "formula": "industrial_output * 2"})
     assert answer.status_code == 302
     assert Indicator.objects.get(code="admin_made").formula == "industrial_output * 2"
+
+
+def test_indicators_that_would_refer_to_each_other_are_refused(world):
+    define_indicator("ring_a", name_zh="a", name_en="a", formula="industrial_output", unit_kind="money", unit="yuan")
+    define_indicator("ring_b", name_zh="b", name_en="b", formula="ring_a * 2", unit_kind="money", unit="yuan")
+    with pytest.raises(IndicatorError, match="refers to itself: ring_a → ring_b → ring_a"):
+        define_indicator("ring_a", name_zh="a", name_en="a", formula="ring_b + 1", unit_kind="money", unit="yuan")
+    assert Indicator.objects.get(code="ring_a").formula == "industrial_output"

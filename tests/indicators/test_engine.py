@@ -274,8 +274,8 @@ def test_unknown_codes_and_cycles_are_clear_errors(world):
     with pytest.raises(engine.EngineError, match="zone or park"):
         engine.areas_for(within="plain")
     measure_indicator("loop_a", "industrial_output + 1")
-    Indicator.objects.filter(code="loop_a").update(formula="loop_b")
     measure_indicator("loop_b", "loop_a")
+    Indicator.objects.filter(code="loop_a").update(formula="loop_b")  # past the definitions' own check
     with pytest.raises(engine.EngineError, match="refers to itself"):
         engine.evaluate(["loop_a"], engine.areas_for("320612"), [H1])
 
@@ -289,3 +289,31 @@ def test_every_district_of_a_province_is_one_request(world, figure):
     assert [result.computed for result in table] == [100, 300, 400]
     with pytest.raises(engine.EngineError, match="expected one of"):
         engine.areas_for("320000", by="street")
+
+
+def test_events_as_of_a_moment_count_only_the_steps_recorded_by_then(world):
+    before = timezone.now()
+    _approved_at(world, dt.datetime(2023, 3, 1, 10, tzinfo=programs.SHANGHAI))  # dated in the past, recorded now
+    assert value("projects_approved", "320612").computed == 1
+    assert value("projects_approved", "320612", as_of=before).computed == 0
+
+
+def test_outcomes_and_funding_paid_count_by_their_own_dates(world):
+    from kechuang.programs import delivery
+
+    project = _approved_at(world, dt.datetime(2023, 1, 10, 10, tzinfo=programs.SHANGHAI))
+    Project = type(project)
+    Project.objects.filter(pk=project.pk).update(requested_funding=Decimal(500_000))
+    project.refresh_from_db()
+    delivery.record_outcome(project, kind="patent_filed", title="一种干泵", date=dt.date(2023, 3, 1),
+                            identifier="CN202310000001.0")
+    delivery.record_outcome(project, kind="patent_filed", title="另一种干泵", date=dt.date(2023, 7, 1),
+                            identifier="CN202310000002.0")
+    delivery.record_outcome(project, kind="revenue", title="转化收入", date=dt.date(2023, 5, 1),
+                            amount=Decimal("120000.50"))
+    (tranche, _) = delivery.plan_tranches(project, [(Decimal(300_000), dt.date(2023, 2, 1)),
+                                                    (Decimal(200_000), dt.date(2023, 9, 1))])
+    delivery.record_payment(tranche, Decimal(300_000), dt.date(2023, 2, 3))
+    table = engine.evaluate(["patents_filed", "revenue_from_results", "funding_paid", "new_products"],
+                            engine.areas_for("320612"), [H1], public=True)
+    assert [result.shown for result in table] == [1, Decimal("120000.50"), 300_000, 0]

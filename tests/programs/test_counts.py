@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db.models import QuerySet
 
-from kechuang.programs import counts, services
+from kechuang.programs import counts, delivery, services
 from kechuang.registry import services as registry
 from kechuang.statistics.periods import Period
 
@@ -168,6 +168,94 @@ def test_each_figure_is_one_query_and_its_records_are_not_read_until_asked(place
     for day in range(1, 4):
         approved_at(place, local(2023, 3, day, 10, 0))
         collaboration(place, dt.date(2023, 3, day))
+    with django_assert_num_queries(1):
+        result = figure(place["tongzhou"], H1)
+    if not isinstance(result, dict):
+        assert isinstance(result.records, QuerySet) and result.records._result_cache is None
+
+
+# --- after approval: outcomes, funding, reports (dates, compared as dates) ---------------------
+
+#: The days at H1's edges: its first and last day are in it, the days either side are not.
+EDGES = {"inside": (dt.date(2023, 1, 1), dt.date(2023, 6, 30)), "outside": (dt.date(2022, 12, 31), dt.date(2023, 7, 1))}
+
+
+def delivered(place, applicant="firm", requested="1000000"):
+    """A project approved on 2022-12-01 (before H1), in progress, with its requested funding in yuan."""
+    project = approved_at(place, local(2022, 12, 1, 10, 0), applicant=applicant, requested_funding=Decimal(requested),
+                          planned_start=dt.date(2022, 12, 1), planned_end=dt.date(2024, 11, 30))
+    services.take(project, "start", at=local(2022, 12, 2, 10, 0))
+    return project
+
+
+def test_the_period_edges_for_dates_are_those_of_the_window():
+    start, end = counts.window(H1)
+    assert (start.date(), (end - dt.timedelta(microseconds=1)).date()) == EDGES["inside"]
+
+
+def test_outcomes_count_by_the_day_they_happened(place):
+    project = delivered(place)
+    for where, days in EDGES.items():
+        for day in days:
+            delivery.record_outcome(project, kind="patent_filed", title=f"{where} {day}", date=day)
+    delivery.record_outcome(project, kind="product", title="新产品", date=dt.date(2023, 3, 1))
+    figure = counts.outcomes(place["tongzhou"], H1)
+    assert figure.value == 3
+    assert sorted(o.date for o in figure.records) == [dt.date(2023, 1, 1), dt.date(2023, 3, 1), dt.date(2023, 6, 30)]
+    assert counts.outcomes(place["tongzhou"], H1, kind="patent_filed").value == 2
+    assert counts.outcomes(place["tongzhou"], Period.of_month(2023, 7)).value == 1
+    assert counts.outcomes_by_kind(place["tongzhou"], H1) == {
+        "patent_filed": 2, "patent_granted": 0, "product": 1, "standard": 0, "revenue": 0}
+
+
+def test_revenue_from_results_sums_the_revenue_outcomes_in_yuan(place):
+    ours, theirs = delivered(place), delivered(place, applicant="rival")
+    delivery.record_outcome(ours, kind="revenue", title="首批销售", date=dt.date(2023, 6, 30), amount="1200000.50")
+    delivery.record_outcome(ours, kind="revenue", title="七月销售", date=dt.date(2023, 7, 1), amount="999")
+    delivery.record_outcome(ours, kind="patent_granted", title="专利", date=dt.date(2023, 5, 1), identifier="ZL1")
+    delivery.record_outcome(theirs, kind="revenue", title="崇川销售", date=dt.date(2023, 1, 1), amount="300000")
+    figure = counts.revenue_from_results(place["tongzhou"], H1)
+    assert figure.value == Decimal("1200000.50") and [o.title for o in figure.records] == ["首批销售"]
+    assert counts.revenue_from_results(place["nantong"], H1).value == Decimal("1500000.50")
+    assert counts.revenue_from_results(place["tongzhou"], Period.of_year(2022)).value == Decimal("0.00")
+
+
+def test_funding_is_counted_paid_by_the_day_it_was_paid_and_planned_by_the_day_planned(place):
+    project = delivered(place)
+    tranches = delivery.plan_tranches(project, [(Decimal("100000"), dt.date(2022, 12, 31)),
+                                                (Decimal("200000"), dt.date(2023, 1, 1)),
+                                                (Decimal("300000"), dt.date(2023, 6, 30)),
+                                                (Decimal("400000"), dt.date(2023, 7, 1))])
+    for tranche, paid_on in zip(tranches, [dt.date(2022, 12, 31), dt.date(2023, 1, 1), dt.date(2023, 7, 1)],
+                                strict=False):
+        delivery.record_payment(tranche, tranche.planned_amount - 1, paid_on)
+    paid = counts.funding_paid(place["tongzhou"], H1)
+    assert paid.value == Decimal("199999.00") and [t.seq for t in paid.records] == [2]
+    assert counts.funding_paid(place["tongzhou"], Period.of_half(2023, 2)).value == Decimal("299999.00")
+    assert counts.funding_planned(place["tongzhou"], H1).value == Decimal("500000.00")
+    assert counts.funding_planned(place["chongchuan"], H1).value == Decimal("0.00")
+
+
+def test_reports_are_overdue_the_day_after_they_are_due_while_still_owed(place):
+    project = delivered(place)
+    first, second, third, *_ = delivery.schedule_reports(project, every_months=6)  # 2023-05-31, 2023-11-30 …
+    assert counts.reports_overdue(place["tongzhou"], dt.date(2023, 5, 31)).value == 0
+    assert list(counts.reports_overdue(place["tongzhou"], dt.date(2023, 6, 1)).records) == [first]
+    delivery.submit_report(first, "已完成")
+    assert counts.reports_overdue(place["tongzhou"], dt.date(2023, 6, 1)).value == 0
+    delivery.return_report(first, "请补充")  # owed again
+    assert counts.reports_overdue(place["tongzhou"], dt.date(2023, 12, 1)).value == 2
+    assert counts.reports_overdue(place["chongchuan"], dt.date(2023, 12, 1)).value == 0
+    services.take(project, "terminate", comment="终止")  # a closed project owes nothing
+    assert counts.reports_overdue(place["tongzhou"], dt.date(2023, 12, 1)).value == 0
+
+
+@pytest.mark.parametrize("figure", [counts.outcomes, counts.outcomes_by_kind, counts.revenue_from_results,
+                                    counts.funding_paid, counts.funding_planned])
+def test_each_delivery_figure_is_one_query(place, figure, django_assert_num_queries):
+    project = delivered(place)
+    delivery.plan_tranches(project, [(Decimal("1000"), dt.date(2023, 3, 1))])
+    delivery.record_outcome(project, kind="revenue", title="R", date=dt.date(2023, 3, 1), amount="10")
     with django_assert_num_queries(1):
         result = figure(place["tongzhou"], H1)
     if not isinstance(result, dict):
