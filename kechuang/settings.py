@@ -15,6 +15,8 @@ EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, EMA
                     the SMTP server (defaults localhost, 25, no login, no TLS, 10 s)
 DEFAULT_FROM_EMAIL  the sender of notifications, default kechuang@localhost
 SITE_URL            e.g. https://kechuang.example.gov.cn: makes the links in emails absolute
+DISCLOSURE_MIN_CONTRIBUTORS, DISCLOSURE_DOMINANCE_PERCENT
+                    disclosure control of public figures, default 3 enterprises and 85%
 """
 
 import os
@@ -299,6 +301,12 @@ if _flag("HTTPS"):
     # HSTS preload is the decision of whoever owns the registrable domain (a bureau
     # runs kechuang on a subdomain of its government's), made at hstspreload.org.
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# --- Disclosure control of public figures (docs/indicators.md) ------------------------
+# An aggregate of a confidential metric is suppressed for the public when fewer than this
+# many enterprises contribute, or when the two largest make up more than this percentage.
+DISCLOSURE_MIN_CONTRIBUTORS = int(os.environ.get("DISCLOSURE_MIN_CONTRIBUTORS", "3"))
+DISCLOSURE_DOMINANCE_PERCENT = int(os.environ.get("DISCLOSURE_DOMINANCE_PERCENT", "85"))
 
 # --- Email: notifications (docs/notifications.md) -------------------------------------
 

@@ -16,7 +16,7 @@ marked confidential.
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
@@ -24,8 +24,12 @@ from django.conf import settings
 
 @dataclass(frozen=True)
 class Thresholds:
-    min_contributors: int = getattr(settings, "DISCLOSURE_MIN_CONTRIBUTORS", 3)
-    dominance: Decimal = Decimal(str(getattr(settings, "DISCLOSURE_DOMINANCE_PERCENT", 85)))
+    """The rules' numbers, from the settings DISCLOSURE_MIN_CONTRIBUTORS (3) and
+    DISCLOSURE_DOMINANCE_PERCENT (85), read when the thresholds are made."""
+
+    min_contributors: int = field(default_factory=lambda: int(getattr(settings, "DISCLOSURE_MIN_CONTRIBUTORS", 3)))
+    dominance: Decimal = field(
+        default_factory=lambda: Decimal(str(getattr(settings, "DISCLOSURE_DOMINANCE_PERCENT", 85))))
 
 
 THRESHOLD = "fewer than {n} enterprises contribute"

@@ -317,3 +317,13 @@ def test_outcomes_and_funding_paid_count_by_their_own_dates(world):
     table = engine.evaluate(["patents_filed", "revenue_from_results", "funding_paid", "new_products"],
                             engine.areas_for("320612"), [H1], public=True)
     assert [result.shown for result in table] == [1, Decimal("120000.50"), 300_000, 0]
+
+
+def test_the_disclosure_thresholds_are_settings(world, figure, settings):
+    for key, output in (("parked", 100), ("zoned", 110), ("plain", 120)):
+        figure(world[key], "industrial-output", "2023H1", output)
+    assert value("industrial_output", "320612", public=True).shown == 330
+    settings.DISCLOSURE_MIN_CONTRIBUTORS = 4
+    assert value("industrial_output", "320612", public=True).shown is None
+    settings.DISCLOSURE_MIN_CONTRIBUTORS, settings.DISCLOSURE_DOMINANCE_PERCENT = 3, 60
+    assert "two largest" in value("industrial_output", "320612", public=True).suppressed  # 230 of 330
