@@ -19,7 +19,15 @@ KEY_ENV  := SECRET_KEY_FILE=$(CURDIR)/$(KEY_FILE)
 endif
 KECHUANG := $(KEY_ENV) $(BIN)/kechuang
 
-.PHONY: run test bootstrap serve demo migrate static lint clean
+# The browser libraries (ECharts, htmx) come from npm, pinned by package-lock.json, and are
+# served from node_modules by the app itself (STATICFILES_DIRS, whitenoise): no CDN, no build.
+NPM        ?= npm
+NODE_STAMP := node_modules/.installed
+# The web tests drive Debian's Chromium with Playwright (never `playwright install`, which
+# downloads a browser); Chinese text needs the Noto CJK fonts.
+CHROMIUM   := /usr/bin/chromium
+
+.PHONY: run test bootstrap assets browser serve demo migrate static lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +35,32 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	@touch $(STAMP)
 
-bootstrap: $(STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	@command -v $(NPM) >/dev/null 2>&1 || $(call apt_install,nodejs npm,the browser libraries (ECharts and htmx from npm))
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
+
+assets: $(NODE_STAMP)
+
+bootstrap: $(STAMP) $(NODE_STAMP)
+
+# Installs what is missing, once; quiet when Chromium and a Chinese font are already there.
+browser:
+	@missing=""; \
+	test -x $(CHROMIUM) || missing="chromium"; \
+	fc-list :lang=zh family 2>/dev/null | grep -q . || missing="$$missing fonts-noto-cjk"; \
+	if [ -n "$$missing" ]; then $(call apt_install,$$missing,the browser tests (tests/web)); fi
+
+# apt_install(packages, what needs them): Debian's apt-get, as root (CI) or through sudo.
+define apt_install
+{ if ! command -v apt-get >/dev/null 2>&1; then \
+	echo "error: $(2) need $(1), and apt-get is not available to install them; install them with your system's package manager" >&2; exit 1; \
+  fi; \
+  sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+  echo "installing $(1) with apt-get, for $(2)"; \
+  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $(1) >/dev/null \
+  || { echo "error: apt-get could not install $(1), which $(2) need" >&2; exit 1; }; }
+endef
 
 var/secret_key:
 	@mkdir -p var
@@ -61,11 +94,11 @@ run: demo static
 	$(KEY_ENV) $(BIN)/gunicorn kechuang.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) \
 	    --access-logfile - --error-logfile -
 
-test: bootstrap
+test: bootstrap browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: bootstrap
 	$(BIN)/ruff check kechuang tests benchmarks
 
 clean:
-	rm -rf $(VENV) var staticfiles
+	rm -rf $(VENV) var staticfiles node_modules

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "axes",
     "csp",
+    "django_htmx",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -109,6 +110,7 @@ INSTALLED_APPS = [
     "kechuang.statistics",
     "kechuang.programs",
     "kechuang.notifications",
+    "kechuang.designations",
     "kechuang.indicators",
 ]
 
@@ -118,6 +120,8 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # request.htmx: a page asked for by htmx answers with the part of it that changes.
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Records the user and the interface (api, admin, web) of every change (docs/audit.md).
@@ -182,7 +186,13 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "kechuang" / "static"]
+STATICFILES_DIRS = [
+    BASE_DIR / "kechuang" / "static",
+    # Browser libraries installed by npm from package-lock.json (`make` runs `npm ci`),
+    # served like kechuang's own files: /static/vendor/echarts/echarts.min.js.
+    ("vendor/echarts", BASE_DIR / "node_modules" / "echarts" / "dist"),
+    ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

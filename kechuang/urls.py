@@ -9,6 +9,7 @@ from kechuang.health import healthz
 urlpatterns = [
     path("", include("kechuang.registry.urls")),
     path("", include("kechuang.statistics.urls")),
+    path("", include("kechuang.indicators.urls")),
     path("healthz", healthz, name="healthz"),
     path("accounts/", include("kechuang.accounts.urls")),
     path("admin/", admin.site.urls),
@@ -18,6 +19,8 @@ urlpatterns = [
     path("api/v1/", include("kechuang.programs.urls_api")),
     path("api/v1/", include("kechuang.notifications.urls_api")),
     path("api/v1/", include("kechuang.indicators.urls_api")),
+    path("api/v1/", include("kechuang.designations.urls_api")),
+    path("api/v1/", include("kechuang.designations.urls_screening")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     # Redoc builds its search index in a Web Worker it makes from a blob: URL.

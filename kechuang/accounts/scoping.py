@@ -13,8 +13,11 @@ The rules, by role:
   located in it (tenants of parks inside a zone included);
 - enterprise user: reads and changes their own enterprise and its rows;
 - reviewer: nothing in the registry (only the applications assigned to them);
-- anyone, signed in or not: the reference data (regions, sources, sectors). Published
-  aggregates and bulletins come with the issues that add them.
+- anyone, signed in or not: the reference data (regions, sources, sectors, designation
+  types) and designations that reached their final notice (a published list is public
+  record); a designation still in publicity (公示) goes with its enterprise, and the
+  review queue of imported lists is the bureau's. Published aggregates and bulletins
+  come with the issues that add them.
 A superuser sees and changes everything.
 
 Organisations are placed by their current location; a firm that moved out of a
@@ -27,6 +30,14 @@ from operator import or_
 
 from django.db.models import Model, Q, QuerySet
 
+from kechuang.designations.models import (
+    Designation,
+    DesignationImport,
+    DesignationStep,
+    DesignationType,
+    ImportCandidate,
+    ReReview,
+)
 from kechuang.programs.models import (
     Attachment,
     Call,
@@ -57,9 +68,12 @@ from kechuang.statistics.models import DataLock, Metric, Observation, Observatio
 
 from .models import Grant, Role
 
-#: Tables anyone may read: the division codes are a public standard; sources, sectors
-#: and the metrics catalogue describe the data rather than hold it.
-REFERENCE_MODELS = (Region, RegionLink, Source, Sector, Metric)
+#: Tables anyone may read: the division codes are a public standard; sources, sectors,
+#: the metrics catalogue and the designation types describe the data rather than hold it.
+REFERENCE_MODELS = (Region, RegionLink, Source, Sector, Metric, DesignationType)
+
+#: A designation's own rows: seen by whoever sees the designation.
+DESIGNATION_ROWS = (DesignationStep, ReReview)
 
 #: A project's own rows: seen by whoever sees the project, changed by whoever may change
 #: it (the services decide which of them may do what).
@@ -187,6 +201,29 @@ def _projects_visible(queryset: QuerySet, user, scope: Scope) -> QuerySet:
     return queryset.filter(project__in=Project.objects.filter(condition).values("pk"))
 
 
+def _designations_visible(queryset: QuerySet, scope: Scope) -> QuerySet:
+    """A designation that reached its final notice is public record: the ministries publish
+    the lists. One still in publicity (公示, not yet designated) goes with its enterprise:
+    its own users, its park's managers, the bureau and analysts of its district."""
+    condition = Q(granted_on__isnull=False)
+    if not scope.empty:
+        condition |= Q(organisation__in=Organisation.objects.filter(organisations_visible(scope)))
+    if queryset.model is Designation:
+        return queryset.filter(condition)
+    return queryset.filter(designation__in=Designation.objects.filter(condition).values("pk"))
+
+
+def _designation_imports_visible(queryset: QuerySet, user, scope: Scope) -> QuerySet:
+    """Imported lists and their review queue are the bureau's: the bureau admins and analysts
+    of a subtree holding the region the names were matched in, and whoever imported it."""
+    condition = Q(region__in=_regions_in(scope.read_paths)) if scope.read_paths else Q(pk__in=[])
+    if user is not None and user.is_authenticated:
+        condition |= Q(by=user)
+    if queryset.model is DesignationImport:
+        return queryset.filter(condition)
+    return queryset.filter(designation_import__in=DesignationImport.objects.filter(condition).values("pk"))
+
+
 def _regions_in(paths: tuple[str, ...]) -> QuerySet:
     if not paths:
         return Region.objects.none()
@@ -209,6 +246,10 @@ def visible_to(queryset: QuerySet, user) -> QuerySet:
         return _projects_visible(queryset, user, scope)
     if model is Call:
         return queryset if scope.read_paths or scope.parks or scope.enterprises else queryset.none()
+    if model is Designation or model in DESIGNATION_ROWS:
+        return _designations_visible(queryset, scope)
+    if model is DesignationImport or model is ImportCandidate:
+        return _designation_imports_visible(queryset, user, scope)
     if model not in ORGANISATION_FIELD:
         raise TypeError(f"no visibility rule for {model.__name__}: add it to kechuang/accounts/scoping.py")
     if scope.empty:
@@ -250,6 +291,18 @@ def can_change(user, obj: Model) -> bool:
         # The applicant's people edit a draft; the bureau of its district runs the rest
         # (the services guard each transition).
         return Organisation.objects.filter(organisations_changeable(scope), pk=project.applicant_id).exists()
+    if model is DesignationType:
+        # The shipped types are the catalogue's (data/types.yaml); bureau staff keep their own.
+        return not obj.built_in and bool(scope.change_paths)
+    if model is Designation or model in DESIGNATION_ROWS:
+        # The bureau records designations from the notices; enterprises and parks read theirs.
+        designation = obj if model is Designation else obj.designation
+        return can_review(user, designation.organisation)
+    if model is DesignationImport or model is ImportCandidate:
+        upload = obj if model is DesignationImport else obj.designation_import
+        if upload.region_id is not None:
+            return any(_region_path(upload.region).startswith(p) for p in scope.change_paths)
+        return bool(scope.change_paths) and upload.by_id == getattr(user, "pk", None)
     if model is Observation:
         if obj.region_id is not None:
             return any(_region_path(obj.region).startswith(p) for p in scope.change_paths)

@@ -6,6 +6,7 @@
 4. A demo login, and one per role.
 5. Programmes: two calls and synthetic projects (74 approved and 59 collaborations in 2023H1).
 6. Statistics: the article's two figures, and invented ones for the synthetic enterprises.
+7. Designations: the article's six new national little giants of 2023H1, and invented grants around them.
 
 Everything goes through the same services as real data (the division import, the
 world-file loader, the programme and statistics services or rows built exactly as they
@@ -25,6 +26,7 @@ from kechuang.registry.divisions import load_divisions
 from kechuang.registry.models import Organisation, Region, RegionLevel
 from kechuang.world.loader import load_world
 
+from .designations import demo_designations
 from .programs import demo_programmes
 from .statistics import demo_statistics
 from .synthetic import synthetic_world
@@ -71,6 +73,7 @@ def build_demo() -> Iterator[str]:
         yield from ensure_role_users()
         yield from demo_programmes(TONGZHOU)
         yield from demo_statistics(TONGZHOU)
+        yield from demo_designations(TONGZHOU)
 
 
 def ensure_role_users() -> Iterator[str]:

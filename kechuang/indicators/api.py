@@ -31,6 +31,7 @@ from rest_framework.response import Response
 
 from kechuang.accounts.scoping import visible_to
 from kechuang.api import spreadsheet
+from kechuang.designations.models import Designation, DesignationStep
 from kechuang.programs.models import Project, ProjectTransition
 from kechuang.registry.models import Location
 from kechuang.statistics.models import Observation
@@ -321,7 +322,9 @@ class IndicatorViewSet(viewsets.ReadOnlyModelViewSet):
 #: At most this many records are listed per measure; `count` says how many there are.
 LISTED = 1000
 RELATED = {Observation: ("organisation", "metric", "source"), ProjectTransition: ("project__applicant",),
-           Project: ("applicant",), Location: ("organisation", "region")}
+           Project: ("applicant",), Location: ("organisation", "region"),
+           DesignationStep: ("designation__organisation", "designation__type", "source"),
+           Designation: ("organisation", "type", "source")}
 
 
 def _record(record) -> dict:
@@ -342,6 +345,14 @@ def _record(record) -> dict:
                 "agreement_date": record.agreement_date.isoformat() if record.agreement_date else None,
                 "contract_value": f"{record.contract_value:f}" if record.contract_value is not None else None,
                 "synthetic": record.synthetic}
+    if isinstance(record, DesignationStep | Designation):
+        designation = record.designation if isinstance(record, DesignationStep) else record
+        source = record.source or designation.source
+        return {"type": "designation", "organisation": designation.organisation.key,
+                "name_zh": designation.organisation.name_zh, "designation_type": designation.type.code,
+                "level": designation.level, "batch": designation.batch, "stage": designation.stage,
+                "on": (record.on if isinstance(record, DesignationStep) else designation.granted_on).isoformat(),
+                "source": source.key if source else None}
     if isinstance(record, Location):
         return {"type": "location", "organisation": record.organisation.key, "name_zh": record.organisation.name_zh,
                 "region": record.region.code, "valid_from": record.valid_from.isoformat() if record.valid_from else None}

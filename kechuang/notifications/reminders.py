@@ -33,6 +33,8 @@ SOURCES = [
     "kechuang.programs.reminders.reviews_due",
     # Project progress reports (项目进度报告) due within a week, or overdue: the applicant's users.
     "kechuang.programs.reminders.progress_reports_due",
+    # Designations expiring within 90 days, and again within 30: the enterprises' users.
+    "kechuang.designations.reminders.designations_expiring",
     # Statistics not reported for the last complete month (1-N月累计): the enterprises' users.
     "kechuang.statistics.reminders.reports_due",
 ]
