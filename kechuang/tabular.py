@@ -86,6 +86,25 @@ _DELIMITERS = (",", "\t", ";")
 _SAVE_AS_XLSX = "open it in Excel or WPS and save it as an Excel workbook (.xlsx) (请另存为 .xlsx 格式)"
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in the file: the row as Excel numbers it, the column as named, the value, why."""
+
+    row: int | None
+    column: str | None
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = ", ".join(part for part in (self.row and f"row {self.row}", self.column and f"column {self.column}")
+                          if part)
+        shown = f" [{self.value}]" if self.value else ""
+        return f"{where}{shown}: {self.reason}" if where else self.reason
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "value": self.value, "reason": self.reason}
+
+
 class TableError(ValueError):
     """A file that cannot be read as a table, with a reason a bureau clerk can act on.
 

@@ -46,7 +46,7 @@ from kechuang.audit.context import importing
 from kechuang.registry import uscc as uscc_rules
 from kechuang.registry.models import Alias, Organisation, OrganisationKind, Region, Source
 from kechuang.registry.services import RegistryError, find_region, move_organisation, save_organisation, save_source
-from kechuang.tabular import Table, TableError, column_key, read_table
+from kechuang.tabular import Problem, Table, TableError, column_key, read_table
 
 from . import services
 from .models import (
@@ -150,25 +150,6 @@ def similarity(a: str, b: str) -> float:
 
 
 # --- what an import answers ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong in the file: the row as Excel numbers it, the column as named, the value, why."""
-
-    row: int | None
-    column: str | None
-    value: str
-    reason: str
-
-    def __str__(self) -> str:
-        where = ", ".join(part for part in (self.row and f"row {self.row}", self.column and f"column {self.column}")
-                          if part)
-        shown = f" [{self.value}]" if self.value else ""
-        return f"{where}{shown}: {self.reason}" if where else self.reason
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "value": self.value, "reason": self.reason}
 
 
 @dataclass

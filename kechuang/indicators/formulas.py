@@ -252,11 +252,12 @@ def evaluate(node: Node, period: Period, lookup: Lookup) -> Decimal | None:
         value = evaluate(node.operand, period, lookup)
         return None if value is None else -value
     if isinstance(node, Binary):
-        return _arithmetic(node.op, evaluate(node.left, period, lookup), evaluate(node.right, period, lookup))
+        return arithmetic(node.op, evaluate(node.left, period, lookup), evaluate(node.right, period, lookup))
     return _call(node, period, lookup)
 
 
-def _arithmetic(op: str, left: Decimal | None, right: Decimal | None) -> Decimal | None:
+def arithmetic(op: str, left: Decimal | None, right: Decimal | None) -> Decimal | None:
+    """`left op right` exactly; None when either is unknown or the divisor is zero."""
     if left is None or right is None:
         return None
     try:
@@ -283,15 +284,15 @@ def _call(node: Call, period: Period, lookup: Lookup) -> Decimal | None:
         if name in ("last_year", "previous"):
             return before
         if name == "change":
-            return _arithmetic("-", now, before)
-        growth = _arithmetic("/", now, before)
-        return None if growth is None else _arithmetic("*", _arithmetic("-", growth, Decimal(1)), HUNDRED)
+            return arithmetic("-", now, before)
+        growth = arithmetic("/", now, before)
+        return None if growth is None else arithmetic("*", arithmetic("-", growth, Decimal(1)), HUNDRED)
     values = [evaluate(argument, period, lookup) for argument in node.arguments]
     if name == "share":
-        return _arithmetic("*", _arithmetic("/", values[0], values[1]), HUNDRED)
+        return arithmetic("*", arithmetic("/", values[0], values[1]), HUNDRED)
     if name in ("ratio", "per_capita"):
-        return _arithmetic("/", values[0], values[1])
+        return arithmetic("/", values[0], values[1])
     total = Decimal(0)
     for value in values:  # sum
-        total = _arithmetic("+", total, value)
+        total = arithmetic("+", total, value)
     return total

@@ -47,7 +47,7 @@ from kechuang.audit.context import importing
 from kechuang.registry import uscc as uscc_rules
 from kechuang.registry.models import CONTAINER_KINDS, Alias, Location, Organisation, Region, Source
 from kechuang.registry.services import RegistryError, find_region
-from kechuang.tabular import Row, TableError, TableStream, column_key, normalise_text, open_table, write_table
+from kechuang.tabular import Problem, Row, TableError, TableStream, column_key, normalise_text, open_table, write_table
 
 from . import rules
 from .models import DataLock, ImportJob, Metric, Observation, ObservationKind, ObservationStatus, SubjectKind, UnitKind
@@ -138,25 +138,6 @@ _NOTE_UNIT = re.compile(r"(?:金额|计量)?单位\s*[:：]\s*([^\s,，;；、)�
 
 
 # --- what an import answers ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong in the file: the row as Excel numbers it, the column as named, the value, why."""
-
-    row: int | None
-    column: str | None
-    value: str
-    reason: str
-
-    def __str__(self) -> str:
-        where = ", ".join(part for part in (self.row and f"row {self.row}", self.column and f"column {self.column}")
-                          if part)
-        shown = f" [{self.value}]" if self.value else ""
-        return f"{where}{shown}: {self.reason}" if where else self.reason
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "value": self.value, "reason": self.reason}
 
 
 @dataclass

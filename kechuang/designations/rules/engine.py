@@ -670,7 +670,7 @@ def _formula_function(node, figures: dict):
         return negative
     if isinstance(node, formulas.Binary):
         left, right, op = _formula_function(node.left, figures), _formula_function(node.right, figures), node.op
-        return lambda run, year: _arithmetic(op, left(run, year), right(run, year))
+        return lambda run, year: formulas.arithmetic(op, left(run, year), right(run, year))
     arguments = [_formula_function(argument, figures) for argument in node.arguments]
     name = node.function
     if name in ("last_year", "previous"):
@@ -680,22 +680,22 @@ def _formula_function(node, figures: dict):
         inner = arguments[0]
 
         def growth(run, year):
-            ratio = _arithmetic("/", inner(run, year), inner(run, year - 1))
-            return None if ratio is None else _arithmetic("*", ratio - ONE, HUNDRED)
+            ratio = formulas.arithmetic("/", inner(run, year), inner(run, year - 1))
+            return None if ratio is None else formulas.arithmetic("*", ratio - ONE, HUNDRED)
         return growth
     if name == "change":
         inner = arguments[0]
-        return lambda run, year: _arithmetic("-", inner(run, year), inner(run, year - 1))
+        return lambda run, year: formulas.arithmetic("-", inner(run, year), inner(run, year - 1))
     if name == "share":
         top, bottom = arguments
 
         def share(run, year):
-            ratio = _arithmetic("/", top(run, year), bottom(run, year))
+            ratio = formulas.arithmetic("/", top(run, year), bottom(run, year))
             return None if ratio is None else _CONTEXT.multiply(ratio, HUNDRED)
         return share
     if name in ("ratio", "per_capita"):
         top, bottom = arguments
-        return lambda run, year: _arithmetic("/", top(run, year), bottom(run, year))
+        return lambda run, year: formulas.arithmetic("/", top(run, year), bottom(run, year))
     if name == "sum":
         def total(run, year):
             result = ZERO
@@ -707,18 +707,3 @@ def _formula_function(node, figures: dict):
             return result
         return total
     raise ValueError(f"the formula function {name} has no yearly meaning")  # the loader parsed it: never reached
-
-
-def _arithmetic(op: str, left: Decimal | None, right: Decimal | None) -> Decimal | None:
-    if left is None or right is None:
-        return None
-    try:
-        if op == "+":
-            return _CONTEXT.add(left, right)
-        if op == "-":
-            return _CONTEXT.subtract(left, right)
-        if op == "*":
-            return _CONTEXT.multiply(left, right)
-        return None if right == 0 else _CONTEXT.divide(left, right)
-    except InvalidOperation:
-        return None
