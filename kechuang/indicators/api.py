@@ -22,6 +22,7 @@ Contributors list only the records the caller may see, and say how many they may
 
 import datetime as dt
 
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
@@ -95,11 +96,14 @@ class TableRequest(serializers.Serializer):
     def validate(self, attrs):
         if not attrs.get("region") and not attrs.get("within"):
             raise ValidationError({"region": ["name a region (division code) or a zone or park (within)"]})
+        attrs["periods"] = self._periods(attrs)
+        # The divisions of the table are those in use at the end of its last period (or today).
+        on = min(max(attrs["periods"]).end, timezone.localdate())
         try:
-            attrs["areas"] = engine.areas_for(attrs.get("region"), by=attrs.get("by"), within=attrs.get("within"))
+            attrs["areas"] = engine.areas_for(attrs.get("region"), by=attrs.get("by"), within=attrs.get("within"),
+                                              on=on)
         except engine.EngineError as error:
             raise ValidationError({"within" if "zone" in str(error) and attrs.get("within") else "region": [str(error)]}) from None
-        attrs["periods"] = self._periods(attrs)
         if attrs.get("as_of"):
             moment = parse_datetime(attrs["as_of"])
             if moment is None:

@@ -104,21 +104,25 @@ def container_area(organisation: Organisation) -> Area:
 BY = ("children", *RegionLevel.values)
 
 
-def areas_for(region: str | None = None, *, by: str | None = None, within: str | None = None) -> list[Area]:
+def areas_for(region: str | None = None, *, by: str | None = None, within: str | None = None,
+              on: dt.date | None = None) -> list[Area]:
     """The areas a request names: a region by code, with its children (`by="children"`) or
     every region of a level below it (`by="district"`: every district of a province), the
-    region itself last as their total; and/or a zone or park by key."""
+    region itself last as their total; and/or a zone or park by key. The regions below are
+    the divisions in use on `on` (default today): 通州市 320683, abolished in 2009, is not a
+    child of Nantong in a table of 2023."""
     areas: list[Area] = []
     if region:
         found = Region.objects.filter(code=region).first()
         if found is None:
             raise EngineError(f"region {region!r} is not a division code kechuang knows")
+        in_use = Region.objects.valid_on(on or timezone.localdate())
         if by == "children":
-            areas.extend(region_area(child) for child in found.children.order_by("code"))
+            areas.extend(region_area(child) for child in in_use.filter(parent=found).order_by("code"))
         elif by:
             if by not in BY:
                 raise EngineError(f"by {by!r}: expected one of {', '.join(BY)}")
-            below = Region.objects.filter(path__startswith=found.path, level=by).exclude(pk=found.pk)
+            below = in_use.filter(path__startswith=found.path, level=by).exclude(pk=found.pk)
             areas.extend(region_area(descendant) for descendant in below.order_by("code"))
         areas.append(region_area(found))
     if within:

@@ -239,7 +239,8 @@ def region_dashboard(request, code):
 
     available = set(Indicator.objects.filter(code__in=KEY_INDICATORS).values_list("code", flat=True))
     codes = [code for code in KEY_INDICATORS if code in available]
-    areas = [area for area in engine.areas_for(region.code, by="children") if _existed(area.region, period)]
+    areas = [area for area in engine.areas_for(region.code, by="children", on=min(period.end, timezone.localdate()))
+             if _existed(area.region, period)]
     base = period.same_period_last_year()
     # One evaluation for the whole page, so that each cell is suppressed (or not) the same way
     # everywhere it appears: the children's table is the total's complement.

@@ -327,3 +327,10 @@ def test_the_disclosure_thresholds_are_settings(world, figure, settings):
     assert value("industrial_output", "320612", public=True).shown is None
     settings.DISCLOSURE_MIN_CONTRIBUTORS, settings.DISCLOSURE_DOMINANCE_PERCENT = 3, 60
     assert "two largest" in value("industrial_output", "320612", public=True).suppressed  # 230 of 330
+
+
+def test_the_children_of_a_region_are_the_divisions_in_use_on_the_date(divisions):
+    children = {area.key for area in engine.areas_for("320600", by="children", on=dt.date(2023, 6, 30))}
+    assert "320612" in children and "320683" not in children  # 通州市 became 通州区 in 2009
+    before = {area.key for area in engine.areas_for("320600", by="children", on=dt.date(2008, 12, 31))}
+    assert "320683" in before and "320612" not in before

@@ -1,4 +1,5 @@
 import csv
+import datetime as dt
 import io
 import json
 
@@ -39,8 +40,8 @@ class Command(BaseCommand):
         if not period:
             raise CommandError("--period is required (2023H1, or 2019H1..2023H2 for a series)")
         try:
-            areas = engine.areas_for(region, by=by, within=within)
             periods = self.periods(period)
+            areas = engine.areas_for(region, by=by, within=within, on=min(max(periods).end, dt.date.today()))
             table = engine.evaluate([code], areas, periods, as_of=self.moment(as_of), public=public)
         except (engine.EngineError, PeriodError) as error:
             raise CommandError(str(error)) from None
