@@ -61,3 +61,17 @@ def timed(label: str, fn, repeat: int = 7):
     median = statistics.median(samples)
     print(f"  {label:<62} {median * 1000:10.1f} ms   (result {result})")
     return median
+
+
+def drop_indexes(cursor, connection, table: str) -> list[str]:
+    """For a bulk load: drop the table's secondary indexes; return the statements that rebuild them."""
+    if connection.vendor == "postgresql":
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname NOT LIKE %s",
+                       [table, "%_pkey"])
+    else:
+        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
+                       [table])
+    found = cursor.fetchall()
+    for name, _ in found:
+        cursor.execute(f'DROP INDEX "{name}"')
+    return [definition for _, definition in found]

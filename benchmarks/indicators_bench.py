@@ -27,7 +27,7 @@ import datetime as dt
 import time
 from decimal import Decimal
 
-from common import fresh_database, timed
+from common import drop_indexes, fresh_database, timed
 
 SCALES = {"province": ("320000", 200_000), "city": ("320600", 20_000)}
 FIRST_YEAR, LAST_YEAR = 2019, 2023
@@ -94,7 +94,7 @@ def load_observations(connection) -> int:
         f"(o.id + p.n) % 997 + 1, '', 'approved', '', 'import', {now} FROM registry_organisation o, "
         f"({_periods_sql([(m.code, m.start, m.end, i) for i, m in enumerate(months)], connection.vendor)}) p, ({fillers}) m")
     with connection.cursor() as cursor:
-        indexes = _drop_indexes(cursor, connection, table)
+        indexes = drop_indexes(cursor, connection, table)
         if connection.vendor == "postgresql":
             cursor.execute("SET session_replication_role = replica")  # skip the FK triggers of the bulk load
         for statement in statements:
@@ -107,20 +107,6 @@ def load_observations(connection) -> int:
         cursor.execute(f"ANALYZE {table}" if connection.vendor == "postgresql" else "ANALYZE")
         cursor.execute(f"SELECT count(*) FROM {table}")
         return cursor.fetchone()[0]
-
-
-def _drop_indexes(cursor, connection, table: str) -> list[str]:
-    """Drop the table's secondary indexes; return the statements that rebuild them."""
-    if connection.vendor == "postgresql":
-        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname NOT LIKE %s",
-                       [table, "%_pkey"])
-    else:
-        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
-                       [table])
-    found = cursor.fetchall()
-    for name, _ in found:
-        cursor.execute(f'DROP INDEX "{name}"')
-    return [definition for _, definition in found]
 
 
 def district_path(top_path: str) -> str:

@@ -31,7 +31,7 @@ import argparse
 import datetime as dt
 import time
 
-from common import fresh_database, timed
+from common import drop_indexes, fresh_database, timed
 
 PROVINCE = "320000"
 ON = dt.date(2026, 4, 1)
@@ -104,7 +104,7 @@ def load_figures(connection) -> int:
         f"updated_at) SELECT o.id, CASE WHEN o.id % 40 = 0 THEN {date}'2025-06-01' ELSE {date}'2010-01-01' END, "
         f"'day', 'founded', '', '', {now}, {now} FROM registry_organisation o")
     with connection.cursor() as cursor:
-        indexes = _drop_indexes(cursor, connection, table)
+        indexes = drop_indexes(cursor, connection, table)
         if postgres:
             cursor.execute("SET session_replication_role = replica")  # skip the FK triggers of the bulk load
         for statement in statements:
@@ -117,20 +117,6 @@ def load_figures(connection) -> int:
         cursor.execute("ANALYZE")
         cursor.execute(f"SELECT count(*) FROM {table}")
         return cursor.fetchone()[0]
-
-
-def _drop_indexes(cursor, connection, table: str) -> list[str]:
-    """Drop the table's secondary indexes; return the statements that rebuild them."""
-    if connection.vendor == "postgresql":
-        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname NOT LIKE %s",
-                       [table, "%_pkey"])
-    else:
-        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
-                       [table])
-    found = cursor.fetchall()
-    for name, _ in found:
-        cursor.execute(f'DROP INDEX "{name}"')
-    return [definition for _, definition in found]
 
 
 def hand_written(connection, province_path: str) -> list[tuple]:

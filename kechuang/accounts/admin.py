@@ -93,6 +93,22 @@ class ScopedInline(_Scoped):
         return self._may_change(request, obj)
 
 
+class ReadOnlyInline(ScopedInline, admin.TabularInline):
+    """Rows a service writes (a project's steps, a designation's re-reviews): shown, never edited here."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Grant)
 class GrantAdmin(admin.ModelAdmin):
     """Grants are given and revoked, never edited: a revoked grant stays as a record."""

@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from kechuang.accounts.admin import ScopedAdmin, ScopedInline
+from kechuang.accounts.admin import ReadOnlyInline, ScopedAdmin
 from kechuang.audit.admin import AuditedAdmin, register_history
 
 from . import services
@@ -58,22 +58,6 @@ class DesignationTypeAdmin(DesignationsAdmin):
         fields = {name: form.cleaned_data[name] for name in services.TYPE_FIELDS if name in form.cleaned_data}
         saved = services.define_type(obj.code, by=request.user, **fields)
         obj.pk = saved.pk
-
-
-class ReadOnlyInline(ScopedInline, admin.TabularInline):
-    """Rows a service writes: shown, never edited here."""
-
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class StepInline(ReadOnlyInline):

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import format_html
 
-from kechuang.accounts.admin import ScopedAdmin, ScopedInline
+from kechuang.accounts.admin import ReadOnlyInline, ScopedAdmin, ScopedInline
 from kechuang.accounts.scoping import scope_of
 from kechuang.audit.admin import AuditedAdmin, register_history
 
@@ -35,22 +35,6 @@ class PartyInline(ScopedInline, admin.TabularInline):
     model = models.Party
     extra = 0
     autocomplete_fields = ["organisation"]
-
-
-class ReadOnlyInline(ScopedInline, admin.TabularInline):
-    """Rows of the project that a service writes: shown, never edited here."""
-
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class TransitionInline(ReadOnlyInline):
