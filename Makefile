@@ -91,7 +91,7 @@ run: demo static
 	@# stops with it.
 	@$(KECHUANG) db_worker --no-reload --no-startup-delay & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(KEY_ENV) $(BIN)/gunicorn kechuang.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) \
+	$(KEY_ENV) SHOW_DEMO_LOGINS=1 $(BIN)/gunicorn kechuang.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) \
 	    --access-logfile - --error-logfile -
 
 test: bootstrap browser

@@ -15,6 +15,7 @@ EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, EMA
                     the SMTP server (defaults localhost, 25, no login, no TLS, 10 s)
 DEFAULT_FROM_EMAIL  the sender of notifications, default kechuang@localhost
 SITE_URL            e.g. https://kechuang.example.gov.cn: makes the links in emails absolute
+SHOW_DEMO_LOGINS    "1" on a demonstration server: the sign-in page names the demo logins (`make run`)
 DISCLOSURE_MIN_CONTRIBUTORS, DISCLOSURE_DOMINANCE_PERCENT
                     disclosure control of public figures, default 3 enterprises and 85%
 """
@@ -40,6 +41,7 @@ def _list(name: str, default: str) -> list[str]:
 
 
 DEBUG = _flag("DEBUG")
+SHOW_DEMO_LOGINS = _flag("SHOW_DEMO_LOGINS")
 
 # Anything but an explicit "development" is production: a server that forgot to say
 # which it is gets the strict behaviour, never the development key.
@@ -112,6 +114,7 @@ INSTALLED_APPS = [
     "kechuang.notifications",
     "kechuang.designations",
     "kechuang.indicators",
+    "kechuang.web",
 ]
 
 MIDDLEWARE = [
@@ -147,6 +150,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "kechuang.web.context.workspace",
             ],
         },
     },
@@ -186,12 +190,15 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [
-    BASE_DIR / "kechuang" / "static",
-    # Browser libraries installed by npm from package-lock.json (`make` runs `npm ci`),
-    # served like kechuang's own files: /static/vendor/echarts/echarts.min.js.
-    ("vendor/echarts", BASE_DIR / "node_modules" / "echarts" / "dist"),
-    ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+STATICFILES_DIRS = [BASE_DIR / "kechuang" / "static"]
+# Browser libraries installed by npm from package-lock.json (`make` runs `npm ci`), served
+# like kechuang's own files (/static/vendor/echarts/echarts.min.js): only the files the
+# pages load are found (kechuang/web/finders.py), not npm's whole distributions.
+NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "kechuang.web.finders.VendorFinder",
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

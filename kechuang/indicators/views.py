@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from django.http import HttpResponse, QueryDict
+from django.http import HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kechuang.accounts.scoping import visible_to
 from kechuang.designations.models import Designation, DesignationStep
@@ -31,6 +33,8 @@ from kechuang.registry.models import Location, Region
 from kechuang.registry.views import HOME_REGION
 from kechuang.statistics.models import Observation
 from kechuang.statistics.periods import Period, PeriodError
+from kechuang.statistics.units import format_money_en, format_money_zh
+from kechuang.web import language
 
 from . import api, disclosure, display, engine, formulas, sources
 from .models import Indicator, UnitKind
@@ -92,12 +96,14 @@ class Figure:
         return self.result.indicator
 
     @property
-    def text_zh(self) -> str:
-        return self.described["text_zh"]
+    def text(self) -> str:
+        """The value as the page's language writes it (2个 / 2; 135亿元 / 13.5 billion yuan)."""
+        return self.described["text_en" if language.current() == "en" else "text_zh"]
 
     @property
-    def text_en(self) -> str:
-        return self.described["text_en"]
+    def why(self) -> str:
+        """Why the value is suppressed, in the page's language."""
+        return (self.reason_zh if language.current() == "zh" else "") or self.reason
 
     @property
     def suppressed(self) -> bool:
@@ -135,7 +141,7 @@ def describe(result: engine.Result, internal: set[str]) -> Figure:
     url = reverse("indicator-records", args=[result.indicator.code]) + "?" + urlencode(query)
     figure = Figure(result, described, url, internal=area.key in internal)
     if described["differs"] and described["computed"] is not None:
-        figure.computed_text = display.text(result.indicator, Decimal(described["computed"]))
+        figure.computed_text = display.text(result.indicator, Decimal(described["computed"]), language.current())
     if described["suppressed"]:
         figure.reason, figure.reason_zh = result.suppressed, reason_zh(result.suppressed)
     return figure
@@ -167,7 +173,11 @@ def change_on_last_year(table: engine.Table, code: str, area: str, period: Perio
     amount = display.rounded(change, 1)
     sign = "+" if amount > 0 else ""
     direction = "up" if amount > 0 else "down" if amount < 0 else "flat"
-    return Change(f"{sign}{amount:f}个百分点" if points else f"{sign}{amount:f}%", direction, base)
+    if points:
+        text = f"{sign}{amount:f} percentage points" if language.current() == "en" else f"{sign}{amount:f}个百分点"
+    else:
+        text = f"{sign}{amount:f}%"
+    return Change(text, direction, base)
 
 
 # --- the query -------------------------------------------------------------------------
@@ -208,7 +218,7 @@ def trend_of(period: Period) -> list[Period]:
             found.insert(0, found[0].same_period_last_year())
         return found
     first = period
-    for _ in range(TREND_LENGTH - 1):
+    for _step in range(TREND_LENGTH - 1):
         first = first.previous()
     return engine.period_series(first, period)
 
@@ -222,9 +232,9 @@ def _chart(indicator: Indicator, categories: list[str], series: list[dict], kind
 # --- the region's dashboard ----------------------------------------------------------------
 
 
-def region_dashboard(request, code):
-    """A region's key indicators for a period, with the change on a year before, their trends,
-    and the region's children side by side (the region as their total)."""
+def _dashboard_request(request, code) -> tuple[Region, dict, Period | None, list[Period]]:
+    """The region, the page's context so far, the period asked for (None when it is not one)
+    and its trend's periods."""
     region = get_object_or_404(Region, code=code)
     context = {"region": region, "trail": [*region.ancestors(), region]}
     try:
@@ -232,32 +242,40 @@ def region_dashboard(request, code):
         series = trend_of(period)
     except (PeriodError, engine.EngineError) as error:
         period, series = None, []
-        context["errors"] = [f"period: {error}"]
+        context["errors"] = [_("period: %(error)s") % {"error": error}]
     context.update(period=period, periods=_period_choices(period))
-    if period is None:
-        return _dashboard(request, context, status=400)
+    return region, context, period, series
 
+
+def _dashboard_areas(region: Region, period: Period) -> tuple[list[str], list[engine.Area]]:
     available = set(Indicator.objects.filter(code__in=KEY_INDICATORS).values_list("code", flat=True))
     codes = [code for code in KEY_INDICATORS if code in available]
     areas = [area for area in engine.areas_for(region.code, by="children", on=min(period.end, timezone.localdate()))
              if _existed(area.region, period)]
+    return codes, areas
+
+
+def region_dashboard(request, code):
+    """A region's key indicators for a period, with the change on a year before and the
+    region's children side by side (the region as their total). The trend charts come after
+    the page, from `region_trends`: the figures of one period and the year before are what
+    the page waits for, the eight periods of the trends are not."""
+    region, context, period, series = _dashboard_request(request, code)
+    if period is None:
+        return _dashboard(request, context, status=400)
+    codes, areas = _dashboard_areas(region, period)
     base = period.same_period_last_year()
     # One evaluation for the whole page, so that each cell is suppressed (or not) the same way
     # everywhere it appears: the children's table is the total's complement.
-    table = engine.evaluate(codes, areas, sorted({*series, base}), user=request.user)
+    table = engine.evaluate(codes, areas, sorted({period, base}), user=request.user)
     internal = engine.internal_areas(request.user, areas)
-    cards = []
-    for indicator in table.indicators:
-        trend = [describe(table.get(indicator.code, region.code, at), internal) for at in series]
-        cards.append({
-            "figure": trend[-1],
-            "change": change_on_last_year(table, indicator.code, region.code, period),
-            "chart": _chart(indicator, [at.label("zh") for at in series],
-                            [{"name": region.name_zh, "values": [figure.number for figure in trend]}]),
-        })
+    cards = [{"figure": describe(table.get(indicator.code, region.code, period), internal),
+              "change": change_on_last_year(table, indicator.code, region.code, period)}
+             for indicator in table.indicators]
     children = [area for area in areas if area.key != region.code]
     context.update(
         cards=cards, indicators=table.indicators, base=base, trend_first=series[0],
+        trends=reverse("region-indicator-trends", args=[region.code]) + "?" + urlencode({"period": period.code}),
         rows=[(area, [describe(table.get(indicator.code, area.key, period), internal)
                       for indicator in table.indicators])
               for area in children],
@@ -267,6 +285,29 @@ def region_dashboard(request, code):
             "period_from": series[0].code, "period_to": period.code}),
     )
     return _dashboard(request, context)
+
+
+def region_trends(request, code):
+    """The dashboard's trend charts, as JSON ({"charts": {indicator code: chart}}), which
+    charts.js fetches after the page. The same areas as the page (the region and its
+    children) are evaluated, so that a value is suppressed here exactly where the
+    dashboard of that period suppresses it."""
+    region, context, period, series = _dashboard_request(request, code)
+    if period is None:
+        response = JsonResponse({"errors": context["errors"]}, status=400)
+    else:
+        codes, areas = _dashboard_areas(region, period)
+        table = engine.evaluate(codes, areas, series, user=request.user)
+        internal = engine.internal_areas(request.user, areas)
+        charts = {}
+        for indicator in table.indicators:
+            trend = [describe(table.get(indicator.code, region.code, at), internal) for at in series]
+            charts[indicator.code] = json.loads(_chart(
+                indicator, [at.label(language.current()) for at in series],
+                [{"name": _name(region), "values": [figure.number for figure in trend]}]))
+        response = JsonResponse({"charts": charts}, json_dumps_params={"ensure_ascii": False})
+    patch_vary_headers(response, ("Cookie", "Accept-Language"))
+    return response
 
 
 def _existed(region: Region, period: Period) -> bool:
@@ -314,9 +355,9 @@ def explorer(request):
         return _answer(request, "indicators/explorer.html", context)
     errors = []
     if not codes:
-        errors.append("codes: 请选择指标 choose one or more indicators")
+        errors.append(_("codes: choose one or more indicators"))
     elif len(codes) > 50:
-        errors.append("codes: at most 50 indicators in one table")
+        errors.append(_("codes: at most 50 indicators in one table"))
     asked = api.TableRequest(data={name: value for name, value in canonical.items() if name != "codes"})
     if not asked.is_valid():
         errors += _errors(asked.errors)
@@ -324,9 +365,8 @@ def explorer(request):
         data = asked.validated_data
         cells = len(codes) * len(data["areas"]) * len(data["periods"])
         if cells > MAX_CELLS:
-            errors.append(f"这张表有 {cells} 格，页面最多显示 {MAX_CELLS} 格：请缩小范围，或下载 xlsx。 "
-                          f"The table has {cells} cells, more than the {MAX_CELLS} a page shows: "
-                          f"narrow the query or download the xlsx.")
+            errors.append(_("The table has %(cells)s cells, more than the %(most)s a page shows: "
+                            "narrow the query or download the xlsx.") % {"cells": cells, "most": MAX_CELLS})
         else:
             try:
                 table = engine.evaluate(codes, data["areas"], data["periods"], user=request.user)
@@ -346,20 +386,29 @@ def _section(table: engine.Table, indicator: Indicator, internal: set[str]) -> d
     rows = [(area, [describe(table.get(indicator.code, area.key, period), internal) for period in table.periods])
             for area in table.areas]
     if len(table.periods) > 1:  # a line per area over the periods
-        chart = _chart(indicator, [period.label("zh") for period in table.periods],
-                       [{"name": area.name_zh, "values": [figure.number for figure in figures]}
+        chart = _chart(indicator, [period.label(language.current()) for period in table.periods],
+                       [{"name": _name(area), "values": [figure.number for figure in figures]}
                         for area, figures in rows])
     else:  # one period: a bar per area
-        chart = _chart(indicator, [area.name_zh for area, _ in rows],
-                       [{"name": table.periods[0].label("zh"), "values": [figures[0].number for _, figures in rows]}],
+        chart = _chart(indicator, [_name(area) for area, _figures in rows],
+                       [{"name": table.periods[0].label(language.current()),
+                         "values": [figures[0].number for _area, figures in rows]}],
                        kind="bar")
     return {"indicator": indicator, "rows": rows, "chart": chart}
 
 
+def _name(thing) -> str:
+    """A region's, area's or organisation's name in the page's language."""
+    return language.pick(getattr(thing, "name_zh", ""), getattr(thing, "name_en", ""))
+
+
+BY_LABELS = {"children": gettext_lazy("every child division"), "province": gettext_lazy("every province"),
+             "city": gettext_lazy("every city"), "district": gettext_lazy("every district"),
+             "town": gettext_lazy("every town")}
+
+
 def _by_choices() -> list[tuple[str, str]]:
-    labels = {"children": "下级区划 every child", "province": "省 every province", "city": "市 every city",
-              "district": "县区 every district", "town": "乡镇街道 every town"}
-    return [("", "仅本级 the region only")] + [(value, labels.get(value, value)) for value in engine.BY]
+    return [("", _("the region only"))] + [(value, BY_LABELS.get(value, value)) for value in engine.BY]
 
 
 # --- the records behind a value ----------------------------------------------------------
@@ -373,8 +422,7 @@ def contributors(request, code):
     if not asked.is_valid():
         context["errors"] = _errors(asked.errors)
     elif len(asked.validated_data["areas"]) != 1 or len(asked.validated_data["periods"]) != 1:
-        context["errors"] = ["region: 只列出一个地区或园区、一个期间的记录 contributors are listed for one region "
-                             "or park and one period"]
+        context["errors"] = [_("region: contributors are listed for one region or park and one period")]
     if context["errors"]:
         return _answer(request, "indicators/contributors.html", context, status=400)
     (area,), (period,) = asked.validated_data["areas"], asked.validated_data["periods"]
@@ -417,30 +465,48 @@ class Record:
 
 def _record(row, subject: str) -> Record:
     if isinstance(row, Observation):
-        return Record("观测值 figure", row.organisation, f"{row.metric.name_zh} {row.metric.code}", row.period,
+        return Record(_("figure"), row.organisation, f"{_name(row.metric)} {row.metric.code}",
+                      _period_label(row.period),
                       f"{row.value.normalize():f} {row.metric.base_unit}", row.get_status_display(),
                       str(row.source) if row.source_id else "")
     if isinstance(row, ProjectTransition):
         project = row.project
-        return Record("项目 project", project.applicant, f"{project.title_zh} ({project.key})",
+        return Record(_("project"), project.applicant, f"{_title(project)} ({project.key})",
                       timezone.localtime(row.at).strftime("%Y-%m-%d %H:%M"), "", row.name,
                       extra={"synthetic": project.synthetic})
     if isinstance(row, Project):
-        return Record("项目 project", row.applicant, f"{row.title_zh} ({row.key})",
+        return Record(_("project"), row.applicant, f"{_title(row)} ({row.key})",
                       row.agreement_date.isoformat() if row.agreement_date else "",
-                      f"{row.contract_value:f} 元" if row.contract_value is not None else "", row.get_state_display(),
+                      _money(row.contract_value), row.get_state_display(),
                       extra={"synthetic": row.synthetic})
     if isinstance(row, DesignationStep | Designation):
         designation = row.designation if isinstance(row, DesignationStep) else row
         on = row.on if isinstance(row, DesignationStep) else designation.granted_on
         source = row.source or designation.source
-        return Record("资质认定 designation", designation.organisation,
-                      f"{designation.type.name_zh} · {designation.get_level_display()} {designation.batch}".strip(),
+        return Record(_("designation"), designation.organisation,
+                      f"{_name(designation.type)} · {designation.get_level_display()} {designation.batch}".strip(),
                       on.isoformat() if on else "", "", designation.get_stage_display(), str(source or ""))
     if isinstance(row, Location):
-        return Record("所在地 location", row.organisation, f"{row.region.name_zh} {row.region.code}",
+        return Record(_("location"), row.organisation, f"{_name(row.region)} {row.region.code}",
                       row.valid_from.isoformat() if row.valid_from else "")
     organisation = row
     for step in subject.split("__"):  # the source's path from the row to its organisation
         organisation = getattr(organisation, step, None)
     return Record(str(type(row)._meta.verbose_name), organisation, str(row))
+
+
+def _title(project: Project) -> str:
+    return language.pick(project.title_zh, getattr(project, "title_en", ""))
+
+
+def _money(yuan: Decimal | None) -> str:
+    if yuan is None:
+        return ""
+    return format_money_en(yuan) if language.current() == "en" else format_money_zh(yuan)
+
+
+def _period_label(code: str) -> str:
+    try:
+        return Period.parse(code).label(language.current())
+    except PeriodError:
+        return code

@@ -237,6 +237,40 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if timezone.is_aware(moment) else moment.replace(tzinfo=SHANGHAI)
 
 
+#: What the applicant's people change in a draft (`update_draft`); the call, the applicant
+#: and the parties stay as the draft was created.
+DRAFT_FIELDS = ("category", "title_zh", "title_en", "summary", "requested_funding", "own_funding", "planned_start",
+                "planned_end", "agreement_date", "contract_value")
+
+
+@transaction.atomic
+def update_draft(project: Project, *, by=None, unchanged_since: dt.datetime | None = None, **changes) -> Project:
+    """The applicant's people change their draft application (the fields of `DRAFT_FIELDS`),
+    each checked as `create_project` checks it. `unchanged_since` is the `updated_at` the
+    editor read: when someone else saved the draft in between, the change is refused rather
+    than silently overwriting theirs."""
+    stored = Project.objects.select_for_update(of=("self",)).select_related("call", "applicant").get(pk=project.pk)
+    if by is not None and not can_change(by, stored):
+        raise NotAllowed("applicant", f"{stored.applicant} is not yours to apply for")
+    if stored.state != P.DRAFT:
+        raise ProgrammeError("state", f"only a draft is changed; this application is {stored.state}")
+    unknown = sorted(set(changes) - set(DRAFT_FIELDS))
+    if unknown:
+        raise ProgrammeError(unknown[0], f"{', '.join(unknown)}: not a field of a draft one may change")
+    if unchanged_since is not None and stored.updated_at != unchanged_since:
+        raise ProgrammeError("updated_at", "someone else saved this application after you opened it; reload it "
+                                           "to see their changes, then make yours again")
+    values = {name: getattr(stored, name) for name in DRAFT_FIELDS} | changes
+    checked = new_project(stored.applicant, kind=stored.kind, call=stored.call, key=stored.key, **values)
+    for name in DRAFT_FIELDS:
+        setattr(stored, name, getattr(checked, name))
+    stored.full_clean(validate_constraints=False)
+    if by is not None:
+        stored._history_user = by
+    stored.save(update_fields=[*DRAFT_FIELDS, "updated_at"])
+    return stored
+
+
 # --- the lifecycle -----------------------------------------------------------------------
 
 

@@ -174,6 +174,10 @@ class Observation(models.Model):
             # The indicators' question: one metric, one period, the current actual values.
             models.Index(fields=["metric", "period", "kind"], condition=Q(superseded_at__isnull=True),
                          name="observation_current_by_metric"),
+            # The bureau's approval queue and the enterprises' returned figures: few rows of one
+            # status among millions approved.
+            models.Index(fields=["status", "organisation"], condition=Q(superseded_at__isnull=True),
+                         name="observation_current_by_status"),
         ]
 
     @property

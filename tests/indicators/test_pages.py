@@ -67,8 +67,8 @@ def test_the_dashboard_shows_the_key_indicators_of_a_period_with_the_breadcrumb(
     answer = client.get("/regions/320612/indicators/", {"period": "2023H1"})
     assert answer.status_code == 200
     html = answer.content.decode()
-    assert re.search(r"首页 Home</a> › 地区 Regions › <a[^>]*>江苏省 Jiangsu</a> › <a[^>]*>南通市 Nantong</a> › "
-                     r"<a[^>]*>通州区 Tongzhou</a> › 指标 Indicators", html)
+    assert re.search(r"首页</a> › <a[^>]*>地区</a> › <a[^>]*>江苏省</a> › <a[^>]*>南通市</a> › "
+                     r"<a[^>]*>通州区</a> › <span aria-current=\"page\">指标</span>", html)
     for code in ("projects_approved", "collaborations_introduced", "high_tech_share", "industrial_output_above_size",
                  "technology_contract_turnover", "enterprises_above_size", "rd_intensity"):
         assert f'id="card-{code}"' in html
@@ -89,8 +89,8 @@ def test_little_giants_appear_only_when_the_catalogue_has_them(client, pages):
 
 def test_the_official_figure_is_shown_with_the_computed_one_where_they_differ(client, pages):
     share = card(client.get("/regions/320612/indicators/", {"period": "2023H1"}).content.decode(), "high_tech_share")
-    assert ">56.0%</a>" in share and "官方 official" in share
-    assert "测算 computed 50.0%" in share
+    assert ">56.0%</a>" in share and "官方</span>" in share
+    assert "≠ 测算 50.0%" in share
 
 
 def test_each_figure_shows_its_change_on_the_same_period_a_year_before(client, pages):
@@ -108,17 +108,35 @@ def test_each_figure_links_to_the_records_behind_it(client, pages):
 
 def test_the_trend_charts_hold_the_last_eight_half_years(client, pages):
     html = client.get("/regions/320612/indicators/", {"period": "2023H1"}).content.decode()
-    chart = re.search(r'class="spark" data-chart="([^"]*)"', card(html, "projects_approved")).group(1)
-    chart = chart.replace("&quot;", '"')
-    assert '"categories": ["2019年下半年"' in chart and "2023年上半年" in chart
-    assert '"values": [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 2.0]' in chart
+    trends = re.search(r'data-trends="([^"]*)"', html).group(1).replace("&amp;", "&")
+    assert trends == "/regions/320612/indicators/trends/?period=2023H1"
+    assert 'class="spark" data-trend="projects_approved"' in card(html, "projects_approved")
+    chart = client.get(trends).json()["charts"]["projects_approved"]
+    assert chart["categories"][0] == "2019年下半年" and chart["categories"][-1] == "2023年上半年"
+    assert chart["series"] == [{"name": "通州区", "values": [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 2.0]}]
+    english = client.get(trends, HTTP_ACCEPT_LANGUAGE="en").json()["charts"]["projects_approved"]
+    assert english["categories"][-1] == "2023 H1" and english["series"][0]["name"] == "Tongzhou"
+
+
+def test_a_trend_hides_what_the_dashboard_of_its_period_hides(client, pages):
+    trends = client.get("/regions/320612/indicators/trends/", {"period": "2023H1"}).json()["charts"]
+    public = card(client.get("/regions/320612/indicators/", {"period": "2023H1"}).content.decode(), "rd_intensity")
+    assert ">—</a>" in public and trends["rd_intensity"]["series"][0]["values"][-1] is None
+    client.force_login(pages["bureau"])
+    trends = client.get("/regions/320612/indicators/trends/", {"period": "2023H1"}).json()["charts"]
+    assert trends["rd_intensity"]["series"][0]["values"][-1] == 10.0
+
+
+def test_a_bad_period_for_the_trends_is_answered_with_a_message(client, pages):
+    answer = client.get("/regions/320612/indicators/trends/", {"period": "2023H3"})
+    assert answer.status_code == 400 and answer.json()["errors"][0].startswith("期间：")
 
 
 def test_the_children_are_compared_side_by_side_with_the_region_as_their_total(client, pages, analyst_client):
     html = analyst_client.get("/regions/320600/indicators/", {"period": "2023H1"}).content.decode()
     assert ">1000元<" in row(html, "崇川区") and ">600元<" in row(html, "通州区")
     total = re.search(r"<tfoot>(.*?)</tfoot>", html, re.S).group(1)
-    assert "南通市 合计" in total and ">1600元<" in total
+    assert "南通市合计" in total and ">1600元<" in total
 
 
 def test_a_division_that_no_longer_existed_in_the_period_is_not_compared(client, pages):
@@ -136,10 +154,13 @@ def analyst_client(client, pages):
 
 def test_an_anonymous_visitor_sees_a_dash_with_the_reason_where_the_bureau_sees_the_figure(client, pages):
     public = card(client.get("/regions/320612/indicators/", {"period": "2023H1"}).content.decode(), "rd_intensity")
-    assert ">—</a>" in public and "参与汇总的企业少于3家" in public and "fewer than 3 enterprises contribute" in public
+    assert ">—</a>" in public and "不予公开: 参与汇总的企业少于3家" in public
+    english = card(client.get("/regions/320612/indicators/", {"period": "2023H1"}, HTTP_ACCEPT_LANGUAGE="en")
+                   .content.decode(), "rd_intensity")
+    assert "Suppressed: fewer than 3 enterprises contribute" in english
     client.force_login(pages["bureau"])
     bureau = card(client.get("/regions/320612/indicators/", {"period": "2023H1"}).content.decode(), "rd_intensity")
-    assert ">10.00%</a>" in bureau and "内部 confidential" in bureau and "—</a>" not in bureau
+    assert ">10.00%</a>" in bureau and "内部</span>" in bureau and "—</a>" not in bureau
 
 
 def test_an_unapproved_figure_makes_the_value_provisional(client, pages, figure):
@@ -147,7 +168,7 @@ def test_an_unapproved_figure_makes_the_value_provisional(client, pages, figure)
     figure(pages["plain"], "industrial-output", "2023H2", 20)
     client.force_login(pages["bureau"])
     html = client.get("/regions/320612/indicators/", {"period": "2023H2"}).content.decode()
-    assert "初步 provisional" in card(html, "high_tech_share")
+    assert "初步</span>" in card(html, "high_tech_share")
 
 
 def test_htmx_gets_only_the_part_a_period_changes(client, pages):
@@ -173,7 +194,9 @@ def test_the_default_period_is_the_last_half_year_that_has_ended(client, pages):
 def test_a_bad_period_is_answered_with_a_message(client, pages, period):
     answer = client.get("/regions/320612/indicators/", {"period": period})
     assert answer.status_code == 400
-    assert 'role="alert"' in answer.content.decode() and "period:" in answer.content.decode()
+    assert 'role="alert"' in answer.content.decode() and "期间：" in answer.content.decode()
+    english = client.get("/regions/320612/indicators/", {"period": period}, HTTP_ACCEPT_LANGUAGE="en")
+    assert english.status_code == 400 and "period:" in english.content.decode()
 
 
 def test_an_unknown_region_is_not_found(client, pages):
@@ -273,7 +296,7 @@ def test_the_explorer_shows_what_the_user_may_see(client, pages):
     ({"codes": "projects_approved", "period": "2023H1"}, "region: name a region"),
     ({"codes": "projects_approved", "region": "320612", "by": "galaxy", "period": "2023H1"}, "by:"),
     ({"codes": "projects_approved", "within": "plain", "period": "2023H1"}, "is not the key of a zone or park"),
-    ({"region": "320612", "period": "2023H1"}, "codes: 请选择指标"),
+    ({"region": "320612", "period": "2023H1"}, "指标：请选择一个或多个指标"),
     ({"codes": ",".join(views.KEY_INDICATORS[:7]) + ",rd_expenditure", "region": "320600", "by": "children",
       "period_from": "1904H2", "period_to": "2023H1"}, "请缩小范围"),  # 8 × 3 × 240 cells
 ])
@@ -293,8 +316,8 @@ def test_the_bureau_sees_the_projects_behind_a_count(client, pages):
     assert answer.status_code == 200
     html = answer.content.decode()
     assert "智能装备研发项目" in html and "真空泵国产化项目" in html and "上年项目" not in html
-    assert "not visible to you" not in html
-    assert re.search(r"首页 Home</a> › 地区 Regions › .*通州区 Tongzhou</a> › 来源记录 Contributors", html)
+    assert "您无权查看" not in html
+    assert re.search(r"首页</a> › <a[^>]*>地区</a> › .*通州区</a> › <span aria-current=\"page\">来源记录</span>", html)
 
 
 def test_the_records_a_user_may_not_see_are_counted_not_shown(client, pages):
@@ -302,10 +325,10 @@ def test_the_records_a_user_may_not_see_are_counted_not_shown(client, pages):
     client.force_login(pages["owner"])  # the enterprise user of `plain`
     html = client.get("/indicators/industrial_output/contributors/", params).content.decode()
     assert "plain公司" in html and "parked公司" not in html
-    assert "2 more not visible to you" in html
+    assert "另有 2 条您无权查看" in html
     client.logout()
     html = client.get("/indicators/projects_approved/contributors/", params).content.decode()
-    assert "智能装备研发项目" not in html and "2 more not visible to you" in html
+    assert "智能装备研发项目" not in html and "另有 2 条您无权查看" in html
 
 
 def test_the_records_are_listed_in_a_fixed_number_of_queries(client, pages):
@@ -359,7 +382,7 @@ def test_new_little_giants_are_a_figure_of_the_dashboard_with_their_designations
     assert ">1家</a>" in card(html, "little_giants_new")
     html = client.get("/indicators/little_giants_new/contributors/", {"region": "320612", "period": "2023H1"})
     html = html.content.decode()
-    assert "资质认定 designation" in html and "南通星河精密仪器有限公司" in html
+    assert "资质认定" in html and "南通星河精密仪器有限公司" in html
 
 
 @pytest.fixture

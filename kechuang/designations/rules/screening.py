@@ -29,7 +29,7 @@ from kechuang.errors import RoleRefusal
 from kechuang.registry.models import Organisation, OrganisationKind, Region
 
 from . import facts as fetch
-from .definitions import RuleSet
+from .definitions import PASS, RuleSet
 from .engine import Evaluator, Facts, OrganisationRef, Outcome, anchor_year
 from .loader import rule_sets
 
@@ -83,6 +83,21 @@ class Pool:
     year: int
     results: list[Screening]
     metric_names: dict = field(default_factory=dict)
+
+
+#: The cultivation pool's "near" (培育对象): at most this many criteria failed or lacking data.
+NEAR_UNMET = 1
+#: An enterprise's standing against a rule set, as the pool's pages group them.
+ELIGIBLE, NEAR, NOT_YET = "eligible", "near", "not"
+STANDINGS = (ELIGIBLE, NEAR, NOT_YET)
+
+
+def standing(screening: Screening) -> str:
+    """eligible: every criterion met; near: nothing unmet but judgements awaited, or at most
+    `NEAR_UNMET` criteria failed or lacking data (the enterprises to cultivate); not: the rest."""
+    if screening.status == PASS:
+        return ELIGIBLE
+    return NEAR if screening.overall.unmet <= NEAR_UNMET else NOT_YET
 
 
 def today() -> dt.date:

@@ -1,7 +1,8 @@
 /* kechuang: the indicators' charts. Every element with a data-chart attribute (JSON written by
    kechuang/indicators/views.py: kind, unit, unitKind, precision, categories, series) becomes an
-   ECharts chart; `.spark` elements are the dashboard's small trend lines. Charts are drawn when
-   the page loads and again when htmx swaps in a part of it.
+   ECharts chart; `.spark` elements are the dashboard's small trend lines, whose data is fetched
+   after the page (data-trends). Charts are drawn when the page loads and again when htmx swaps
+   in a part of it.
 
    The page's Content-Security-Policy allows no inline style: charts draw on a canvas and the
    tooltip is drawn there too (renderMode "richText"), never as HTML with style attributes. */
@@ -10,10 +11,18 @@
 
   var COLOURS = ["#b3261e", "#0b5cad", "#2e7d32", "#8a5300", "#6a1b9a", "#00838f", "#5d6b7a", "#c2185b"];
 
+  // The page's language (<html lang>): Chinese units (万元, 亿元) or English ones (million, billion).
+  var ENGLISH = (document.documentElement.lang || "").indexOf("en") === 0;
+
   // Money is held in yuan and shown in the largest unit the figures reach (as display.py does).
   function moneyScale(values) {
     var largest = 0;
     values.forEach(function (value) { if (value !== null && Math.abs(value) > largest) { largest = Math.abs(value); } });
+    if (ENGLISH) {
+      if (largest >= 1e9) { return { divisor: 1e9, unit: "billion yuan" }; }
+      if (largest >= 1e6) { return { divisor: 1e6, unit: "million yuan" }; }
+      return { divisor: 1, unit: "yuan" };
+    }
     if (largest >= 1e8) { return { divisor: 1e8, unit: "亿元" }; }
     if (largest >= 1e4) { return { divisor: 1e4, unit: "万元" }; }
     return { divisor: 1, unit: "元" };
@@ -25,7 +34,7 @@
       spec.series.forEach(function (series) { all = all.concat(series.values); });
       return moneyScale(all);
     }
-    return { divisor: 1, unit: spec.unit === "yuan" ? "元" : spec.unit };
+    return { divisor: 1, unit: spec.unit === "yuan" ? (ENGLISH ? "yuan" : "元") : spec.unit };
   }
 
   function option(spec, small) {
@@ -80,6 +89,27 @@
     });
   }
 
+  // The dashboard's trends come after the page (views.region_trends): each element with a
+  // data-trends URL is asked once, and its .spark[data-trend=code] elements get their charts.
+  function fetchTrends(root) {
+    root.querySelectorAll("[data-trends]").forEach(function (container) {
+      var url = container.getAttribute("data-trends");
+      if (!url || container.getAttribute("data-trends-loaded") === url) { return; }
+      container.setAttribute("data-trends-loaded", url);
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : { charts: {} }; })
+        .then(function (answer) {
+          if (!container.isConnected) { return; }
+          container.querySelectorAll(".spark[data-trend]").forEach(function (element) {
+            var spec = answer.charts[element.getAttribute("data-trend")];
+            if (spec) { element.setAttribute("data-chart", JSON.stringify(spec)); }
+          });
+          draw(container);
+        })
+        .catch(function () { /* the figures stand without their trends */ });
+    });
+  }
+
   function dispose(root) {
     if (!window.echarts) { return; }
     root.querySelectorAll("[data-chart]").forEach(function (element) {
@@ -90,9 +120,10 @@
 
   function start() {
     draw(document);
+    fetchTrends(document);
     // htmx 4's events: a part is about to be replaced, and has been.
     document.addEventListener("htmx:before:swap", function (event) { dispose(event.target || document); });
-    document.addEventListener("htmx:after:swap", function () { draw(document); });
+    document.addEventListener("htmx:after:swap", function () { draw(document); fetchTrends(document); });
     var pending = null;
     window.addEventListener("resize", function () {
       clearTimeout(pending);
