@@ -21,9 +21,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, Prefetch, Q, Value
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
@@ -34,7 +33,7 @@ from kechuang.errors import RoleRefusal
 from kechuang.registry.models import Organisation, Region
 from kechuang.registry.views import HOME_REGION
 from kechuang.statistics.models import Metric, UnitKind
-from kechuang.web import language, lists
+from kechuang.web import htmx, language, lists
 from kechuang.web.templatetags.web import money
 
 from . import importer, services
@@ -91,13 +90,8 @@ EXPIRY_DAYS = 90
 
 def _answer(request, template: str, context: dict, status: int = 200) -> HttpResponse:
     """The page, or its list only for htmx (not for a history restore, which wants the page)."""
-    partial = request.htmx and not request.htmx.history_restore_request
-    if partial and "partial" in context:
-        template = context["partial"]
     context.setdefault("can_work", _may_work(request.user))
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return htmx.answer(request, template, context.get("partial"), context, status=status)
 
 
 def _may_work(user) -> bool:

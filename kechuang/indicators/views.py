@@ -19,7 +19,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.http import HttpResponse, JsonResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -34,7 +34,7 @@ from kechuang.registry.views import HOME_REGION
 from kechuang.statistics.models import Observation
 from kechuang.statistics.periods import Period, PeriodError
 from kechuang.statistics.units import format_money_en, format_money_zh
-from kechuang.web import language
+from kechuang.web import htmx, language
 
 from . import api, disclosure, display, engine, formulas, sources
 from .models import Indicator, UnitKind
@@ -197,12 +197,6 @@ def _errors(serializer_errors) -> list[str]:
     return found
 
 
-def _answer(request, template: str, context: dict, status: int = 200) -> HttpResponse:
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
-
-
 def last_half_year(today: dt.date | None = None) -> Period:
     """The latest half-year that has ended (in Asia/Shanghai): the dashboard's default."""
     today = today or timezone.localdate()
@@ -318,10 +312,7 @@ def _existed(region: Region, period: Period) -> bool:
 
 
 def _dashboard(request, context: dict, status: int = 200) -> HttpResponse:
-    # A history restore asks for the whole page again (htmx puts it in the body).
-    partial = request.htmx and not request.htmx.history_restore_request
-    template = "indicators/_dashboard.html" if partial else "indicators/dashboard.html"
-    return _answer(request, template, context, status)
+    return htmx.answer(request, "indicators/dashboard.html", "indicators/_dashboard.html", context, status)
 
 
 def _period_choices(chosen: Period | None) -> list[Period]:
@@ -352,7 +343,7 @@ def explorer(request):
     context = {"catalogue": catalogue, "asked": canonical, "codes": codes, "by_choices": _by_choices(),
                "home_region": HOME_REGION}
     if not canonical:
-        return _answer(request, "indicators/explorer.html", context)
+        return htmx.answer(request, "indicators/explorer.html", None, context)
     errors = []
     if not codes:
         errors.append(_("codes: choose one or more indicators"))
@@ -379,7 +370,7 @@ def explorer(request):
     context["errors"] = errors
     context["download"] = (reverse("indicator-table") + "?" + urlencode({**canonical, "download": "xlsx"})
                            if canonical.get("codes") else "")
-    return _answer(request, "indicators/explorer.html", context, status=400 if errors else 200)
+    return htmx.answer(request, "indicators/explorer.html", None, context, status=400 if errors else 200)
 
 
 def _section(table: engine.Table, indicator: Indicator, internal: set[str]) -> dict:
@@ -424,7 +415,7 @@ def contributors(request, code):
     elif len(asked.validated_data["areas"]) != 1 or len(asked.validated_data["periods"]) != 1:
         context["errors"] = [_("region: contributors are listed for one region or park and one period")]
     if context["errors"]:
-        return _answer(request, "indicators/contributors.html", context, status=400)
+        return htmx.answer(request, "indicators/contributors.html", None, context, status=400)
     (area,), (period,) = asked.validated_data["areas"], asked.validated_data["periods"]
     public = area.key not in engine.internal_areas(request.user, [area])
     table = engine.evaluate([indicator.code], [area], [period], user=request.user)
@@ -446,7 +437,7 @@ def contributors(request, code):
                               if area.is_region else ""),
                    api=reverse("indicator-contributors", args=[indicator.code]) + "?" + urlencode(
                        {"region" if area.is_region else "within": area.key, "period": period.code}))
-    return _answer(request, "indicators/contributors.html", context)
+    return htmx.answer(request, "indicators/contributors.html", None, context)
 
 
 @dataclass

@@ -21,7 +21,6 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
@@ -29,7 +28,7 @@ from django.views.decorators.http import require_POST
 from kechuang.accounts.models import Role
 from kechuang.accounts.scoping import can_change, can_review, scope_of, visible_to
 from kechuang.registry.models import Organisation, Region
-from kechuang.web import language, lists
+from kechuang.web import htmx, language, lists
 
 from . import services
 from .api import MULTIPART_ENVELOPE
@@ -80,14 +79,6 @@ def _reviews(scope) -> bool:
 def _own_enterprises(request):
     """The enterprises the user applies for (their enterprise-user grants)."""
     return Organisation.objects.filter(pk__in=_scope(request).enterprises).order_by("name_zh")
-
-
-def _page(request, full: str, part: str, context: dict, status: int = 200):
-    """The whole page, or for htmx the list part only (a history restore wants the whole page)."""
-    partial = request.htmx and not request.htmx.history_restore_request
-    response = render(request, part if partial else full, context, status=status)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
 
 
 def _labelled(projects):
@@ -166,7 +157,7 @@ def calls(request):
     for row in page:
         row.status = call_status(row, now)
         row.status_label = CALL_STATUSES[row.status]
-    return _page(request, "programs/calls.html", "programs/_calls.html", {
+    return htmx.answer(request, "programs/calls.html", "programs/_calls.html", {
         "form": form, "problems": problems, "page": page, "statuses": CALL_STATUSES,
         "filtered": any(chosen.get(name) for name in ("status", "year", "region")),
     })
@@ -245,7 +236,7 @@ def applications(request):
     open_calls = _visible_calls(request).filter(_status_condition("open", timezone.now())).order_by("closes")[:5]
     page = lists.page(request, rows)
     _labelled(page)
-    return _page(request, "programs/applications.html", "programs/_applications.html", {
+    return htmx.answer(request, "programs/applications.html", "programs/_applications.html", {
         "form": form, "problems": problems, "page": page, "states": STATE_LABELS,
         "open_calls": open_calls, "filtered": any(chosen.get(name) for name in ("status", "call", "q")),
     })
@@ -496,7 +487,7 @@ def board(request):
         ], "review-board", fmt)
     page = lists.page(request, rows)
     _labelled(page)
-    return _page(request, "programs/board.html", "programs/_board.html", {
+    return htmx.answer(request, "programs/board.html", "programs/_board.html", {
         "form": form, "problems": problems, "page": page, "states": STATE_LABELS,
         "filtered": any(chosen.get(name) for name in ("call", "q")) or status != "awaiting",
     })
@@ -644,7 +635,7 @@ def reviews(request):
     for row in page:
         row.overdue = row.submitted_at is None and row.due < today and row.project.state in AWAITING
         _labelled([row.project])
-    return _page(request, "programs/reviews.html", "programs/_reviews.html", {
+    return htmx.answer(request, "programs/reviews.html", "programs/_reviews.html", {
         "form": form, "problems": problems, "page": page, "states": STATE_LABELS,
         "filtered": any(chosen.get(name) for name in ("status", "call", "q")),
     })

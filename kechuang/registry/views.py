@@ -20,7 +20,6 @@ from django.contrib import messages
 from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
@@ -30,7 +29,7 @@ from kechuang.designations.models import Designation
 from kechuang.programs.models import Party, Project, ProjectKind
 from kechuang.statistics.models import Observation, ObservationKind, ObservationStatus
 from kechuang.statistics.periods import Period, PeriodError
-from kechuang.web import language, lists
+from kechuang.web import htmx, language, lists
 from kechuang.web.templatetags.web import money
 
 from .dates import Precision, to_partial
@@ -132,17 +131,6 @@ PER = {"year": pgettext_lazy("a capacity per", "year"), "month": pgettext_lazy("
 
 
 # --- small helpers ----------------------------------------------------------------------------
-
-
-def _answer(request, template: str, context: dict, status: int = 200):
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
-
-
-def _partial(request) -> bool:
-    # A history restore asks for the whole page again (htmx puts it in the body).
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def optional_url(name: str, *args) -> str | None:
@@ -297,7 +285,7 @@ def search(request):
     if download:
         return download
     context = {"query": query, "form": form, "page": page, "list_url": reverse("home")}
-    return _answer(request, "registry/_search_results.html" if _partial(request) else "registry/search.html", context)
+    return htmx.answer(request, "registry/search.html", "registry/_search_results.html", context)
 
 
 def _labelled_regions(regions):
@@ -344,15 +332,15 @@ def region_detail(request, code):
         return download
     context = {"region": region, "form": form, "page": page, "filtered": filtered,
                "list_url": reverse("region", args=[region.code])}
-    if _partial(request):
-        return _answer(request, "registry/_organisation_list.html", context)
+    if htmx.wants_part(request):
+        return htmx.answer(request, "registry/_organisation_list.html", None, context)
     region.level_label = LEVELS.get(region.level, region.level)
     context.update({
         "trail": region.ancestors(),
         "children": _labelled_regions(region.children.order_by(IN_USE_FIRST, "code")),
         "predecessors": list(region.predecessors.all()),
     })
-    return _answer(request, "registry/region.html", context)
+    return htmx.answer(request, "registry/region.html", None, context)
 
 
 # --- an organisation's profile ----------------------------------------------------------------
@@ -463,7 +451,7 @@ def organisation_detail(request, key):
     for location in locations:
         _label_location(location)
     location = org.current_location
-    if _partial(request) or lists.export_format(request):
+    if htmx.wants_part(request) or lists.export_format(request):
         # The page's one list (tenants or collaborations) swapped in by htmx, or downloaded.
         return _organisation_list_part(request, org)
 
@@ -530,7 +518,7 @@ def organisation_detail(request, key):
                     *[figure for row in (context["statistics"] or {}).get("rows", []) for figure in row["figures"]
                       if figure is not None], *context["contacts"]])
     context["sources"] = citations.listed
-    return _answer(request, "registry/organisation.html", context)
+    return htmx.answer(request, "registry/organisation.html", None, context)
 
 
 def _organisation_list_part(request, org):
@@ -550,7 +538,7 @@ def _organisation_list_part(request, org):
         return redirect("organisation", org.key)
     if "download" in context:
         return context["download"]
-    return _answer(request, template, context)
+    return htmx.answer(request, template, None, context)
 
 
 def _designations(org, user) -> list[Designation]:

@@ -16,11 +16,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
@@ -31,7 +30,7 @@ from django.views.decorators.http import require_POST
 from kechuang.accounts.scoping import may_change_anything, organisations_changeable, reviewable_by, scope_of, visible_to
 from kechuang.audit.context import Interface
 from kechuang.registry.models import CONTAINER_KINDS, Location, Organisation, OrganisationKind, Region
-from kechuang.web import language, lists
+from kechuang.web import htmx, language, lists
 
 from . import rules, services, tasks
 from .forms import (
@@ -69,14 +68,6 @@ JOB_STATUS_LABELS = {
 
 
 # --- shared ------------------------------------------------------------------------------
-
-
-def _answer(request, full: str, part: str, context: dict) -> HttpResponse:
-    """The whole page, or for htmx (not its history restore) the part that changes."""
-    partial = request.htmx and not request.htmx.history_restore_request
-    response = render(request, part if partial else full, context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
 
 
 def _is_bureau(user) -> bool:
@@ -497,7 +488,7 @@ def review(request):
     located = Location.objects.current().filter(organisation=OuterRef("organisation_id")).values("region__path")
     page = lists.page(request, rows.annotate(located_in=Subquery(located[:1])))
     _mark_locked(page.object_list)
-    return _answer(
+    return htmx.answer(
         request,
         "statistics/review.html",
         "statistics/_queue.html",
@@ -910,7 +901,7 @@ def import_job(request, pk: int):
     ]
     page = lists.page(request, problems, size=PROBLEMS_PER_PAGE)
     error_count, warning_count = report.get("error_count") or 0, report.get("warning_count") or 0
-    return _answer(
+    return htmx.answer(
         request,
         "statistics/import_job.html",
         "statistics/_job.html",
