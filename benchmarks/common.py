@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def fresh_database(name: str, keep: bool = False) -> None:
     """Point Django at a new, empty database (var/<name>.sqlite3, or the PostgreSQL
     DATABASE_URL given, dropped and recreated), migrate it, and set Django up. With
-    `keep`, reuse the database an earlier run left (no drop, no migration)."""
+    `keep`, reuse the database an earlier run left (not dropped; migrated to this checkout's
+    schema, which adds nothing when it is current)."""
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{ROOT / 'var' / f'{name}.sqlite3'}")
     os.environ["DJANGO_SETTINGS_MODULE"] = "kechuang.settings"
@@ -21,8 +22,10 @@ def fresh_database(name: str, keep: bool = False) -> None:
     url = os.environ["DATABASE_URL"]
     if keep:
         import django
+        from django.core.management import call_command
 
         django.setup()
+        call_command("migrate", verbosity=0)
         return
     if url.startswith("sqlite"):
         path = Path(url.removeprefix("sqlite:///"))

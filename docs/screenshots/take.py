@@ -1,10 +1,10 @@
 """Takes the README's screenshots from a running kechuang with the demo loaded (`make run`).
 
     make run &                                   # http://127.0.0.1:8000, the Tongzhou demo
-    .venv/bin/python docs/screenshots/take.py    # writes docs/screenshots/*.jpg
+    .venv/bin/python docs/screenshots/take.py    # writes docs/screenshots/*.png
 
 Debian's Chromium (/usr/bin/chromium), driven by Playwright, signed in as the demo bureau
-user, in Chinese and English, 1280 px wide. JPEG at quality 80 keeps each image small.
+user, in Chinese and English, the first 1280 × 900 pixels of each page.
 """
 
 import argparse
@@ -39,7 +39,7 @@ def main():
             page.goto(path)
             page.wait_for_load_state("networkidle")
             page.wait_for_timeout(800)  # the charts' entry animation
-            page.screenshot(path=HERE / f"{name}.jpg", type="jpeg", quality=80, full_page=False)
+            page.screenshot(path=HERE / f"{name}.png", full_page=False)
             print(f"{name}: {path}")
             context.close()
         browser.close()

@@ -174,10 +174,11 @@ class Observation(models.Model):
             # The indicators' question: one metric, one period, the current actual values.
             models.Index(fields=["metric", "period", "kind"], condition=Q(superseded_at__isnull=True),
                          name="observation_current_by_metric"),
-            # The bureau's approval queue and the enterprises' returned figures: few rows of one
-            # status among millions approved.
-            models.Index(fields=["status", "organisation"], condition=Q(superseded_at__isnull=True),
-                         name="observation_current_by_status"),
+            # The bureau's approval queue: the few figures awaiting approval among millions
+            # approved. Partial on exactly that status, so that no other query (the indicators'
+            # ask for several statuses) is tempted to walk it.
+            models.Index(fields=["organisation"], condition=Q(superseded_at__isnull=True, status="submitted"),
+                         name="observation_awaiting_approval"),
         ]
 
     @property

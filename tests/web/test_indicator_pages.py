@@ -3,8 +3,19 @@
 Every page is also checked for console errors and Content-Security-Policy refusals (conftest)."""
 
 import re
+from pathlib import Path
 
 from playwright.sync_api import expect
+
+from kechuang.statistics.models import ObservationStatus
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+
+
+def screenshot(page, name: str) -> None:
+    """A picture of the page for a reviewer (artifacts/ is git-ignored)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True, caret="initial")
 
 DASHBOARD = "/regions/320612/indicators/?period=2023H1"
 
@@ -112,3 +123,35 @@ def test_the_charts_tooltips_and_updates_break_no_content_security_rule(page, sh
     page.wait_for_url(re.compile(r"period=2022H1$"))
     expect(page.locator(".spark canvas")).to_have_count(page.locator(".spark").count())
     assert page.console.problems() == []
+
+
+def test_the_language_switch_turns_the_dashboard_into_english_and_back(page, shown):
+    page.goto(DASHBOARD)
+    expect(page.locator("#card-projects_approved a.value")).to_have_text("2个")
+    page.click("form.language button")
+    page.wait_for_url(re.compile(r"/regions/320612/indicators/\?period=2023H1$"))
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("h1")).to_contain_text("Tongzhou · key indicators")
+    expect(page.locator("#card-projects_approved a.value")).to_have_text("2")
+    expect(page.locator("#card-high_tech_share")).to_contain_text("official")
+    expect(page.locator(".period-line")).to_contain_text("2023 H1")
+    expect(page.locator(".spark canvas")).to_have_count(page.locator(".spark").count())
+    screenshot(page, "dashboard-en")
+    page.click("form.language button")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect(page.locator("#card-projects_approved a.value")).to_have_text("2个")
+
+
+def test_an_anonymous_visitor_sees_approved_figures_only(page, shown, figure, sign_in):
+    # A figure the bureau has not approved yet counts for the bureau (marked provisional), not for the public.
+    figure(shown["mover"], "industrial-output", "2023H1", 5000, status=ObservationStatus.SUBMITTED)
+    page.goto(DASHBOARD)
+    public = page.locator("#card-industrial_output_above_size")
+    expect(public.locator("a.value")).to_have_text("600元")
+    expect(public).not_to_contain_text("初步")
+    sign_in(shown["bureau"])
+    page.goto(DASHBOARD)
+    bureau = page.locator("#card-industrial_output_above_size")
+    expect(bureau.locator("a.value")).to_have_text("5600元")
+    expect(bureau).to_contain_text("初步")
+    screenshot(page, "dashboard")
