@@ -40,6 +40,10 @@ def set_up(enterprises: int) -> None:
     started = time.perf_counter()
     designations(2_000)
     print(f"  2,000 designations of the city's enterprises: {time.perf_counter() - started:.0f} s")
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # the planner's statistics, as after a day of autovacuum
+        cursor.execute("ANALYZE")
 
 
 def designations(count: int) -> None:
@@ -82,6 +86,9 @@ def pages() -> list[tuple[str, str, str]]:
         ("region page, Nantong (20,000+ enterprises)", "demo", "region", [CITY], ""),
         ("region dashboard, Tongzhou 2023H1, public", None, "region-indicators", [TONGZHOU], "?period=2023H1"),
         ("region dashboard, Nantong 2023H1, bureau", "demo", "region-indicators", [CITY], "?period=2023H1"),
+        ("  its trend charts (fetched after the page), Tongzhou, public", None, "region-indicator-trends",
+         [TONGZHOU], "?period=2023H1"),
+        ("  its trend charts, Nantong, bureau", "demo", "region-indicator-trends", [CITY], "?period=2023H1"),
         ("explorer: 3 indicators × Nantong's districts × 10 half-years", "analyst", "indicator-explorer", [],
          "?codes=projects_approved%2Ccollaborations_introduced%2Chigh_tech_share&region=320600&by=children"
          "&period_from=2019H1&period_to=2023H2"),
@@ -90,7 +97,7 @@ def pages() -> list[tuple[str, str, str]]:
         ("enterprise profile, Zhongkeyi", "bureau", "organisation", [zhongkeyi.key], ""),
         ("park page, Hengli", "bureau", "organisation", ["hengli-nantong-industrial-park"], ""),
         ("zone page, the high-tech zone", "zone", "organisation", ["nantong-high-tech-zone"], ""),
-        ("calls", None, "programs-calls", [], ""),
+        ("calls", "zhongkeyi", "programs-calls", [], ""),
         ("call", "zhongkeyi", "programs-call", [call.key] if call else [], ""),
         ("applications, Zhongkeyi", "zhongkeyi", "programs-applications", [], ""),
         ("application", "bureau", "programs-application", [project.key] if project else [], ""),
@@ -98,6 +105,7 @@ def pages() -> list[tuple[str, str, str]]:
         ("reviewer's queue", "reviewer", "programs-reviews", [], ""),
         ("statistics report form, Zhongkeyi 2023H1", "zhongkeyi", "statistics-report", [], "?period=2023H1"),
         ("statistics approval queue", "bureau", "statistics-review", [], ""),
+        ("statistics approval queue, every status, the whole city", "demo", "statistics-review", [], "?status=all"),
         ("statistics locks", "bureau", "statistics-locks", [], ""),
         ("designations registry", "bureau", "designations-registry", [], ""),
         ("designations registry, the whole city", "demo", "designations-registry", [], ""),

@@ -310,10 +310,30 @@ def _aggregates(rows: Rows, aggregates: set[str]) -> dict:
     return found
 
 
+class _Keys(dict):
+    """Group key → the areas a row of that group counts for: the regions whose path is that
+    key, and the requested regions whose path is a prefix of it (a region counts every row
+    of its subtree, whatever group the row is in)."""
+
+    def __init__(self, exact: dict[str, list[Area]], enclosing: dict[str, Area]):
+        super().__init__(exact)
+        self.enclosing = enclosing
+
+    def get(self, key, default=()):
+        if key not in self:
+            if key is None:
+                return default
+            self[key] = [area for path, area in self.enclosing.items() if key.startswith(path)]
+        return self[key]
+
+
 class _Grouping:
-    """The areas of a request, in the groups one query can answer: regions whose paths
-    have the same length (so a prefix of that length says which one a row is in), and
-    zones and parks (grouped by the container a row's organisation is located in)."""
+    """The areas of a request, in the groups one query can answer. Regions: one query for
+    them all, grouped by the prefix of the longest requested path (a prefix of that length
+    says which requested region of that depth a row is in, and the shorter requested paths it
+    starts with say which larger ones): a district and its towns are one query, the district
+    the sum of its groups. Zones and parks: one more, grouped by the container a row's
+    organisation is located in."""
 
     def __init__(self, areas: list[Area]):
         self.by_length: dict[int, dict[str, Area]] = defaultdict(dict)
@@ -336,10 +356,19 @@ class _Grouping:
         base = rows.queryset.order_by().annotate(
             place=FilteredRelation(f"{rows.subject}__locations", condition=_location_on(rows.subject, rows.on)))
         found = []
-        for length, paths in self.by_length.items():
-            regions = Region.objects.filter(reduce(or_, (Q(path__startswith=path) for path in paths)))
+        if self.by_length:
+            length = max(self.by_length)
+            deepest = self.by_length[length]
+            shallower = {path: area for depth, paths in self.by_length.items() if depth != length
+                         for path, area in paths.items()}
+            # A path under another requested path adds nothing to the filter.
+            tops = [path for path in [*deepest, *shallower]
+                    if not any(path != other and path.startswith(other) for other in shallower)]
+            regions = Region.objects.filter(reduce(or_, (Q(path__startswith=path) for path in tops)))
             queryset = base.filter(place__region__in=regions).annotate(area=Substr("place__region__path", 1, length))
-            found.append((queryset, {path: [area] for path, area in paths.items()}))
+            keys = _Keys({path: [area, *[outer for top, outer in shallower.items() if path.startswith(top)]]
+                          for path, area in deepest.items()}, shallower)
+            found.append((queryset, keys))
         if self.containers:
             queryset = base.filter(place__within__in=list(self.containers)).annotate(
                 area=Cast("place__within_id", output_field=CharField()))
