@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.servers.basehttp import WSGIServer
 from django.test import Client
+from django.test.testcases import LiveServerThread
 
 from kechuang.programs import services as programs
 from kechuang.statistics.models import ObservationStatus
@@ -29,6 +31,26 @@ document.addEventListener("securitypolicyviolation", (event) => {
   window.__violations.push(event.violatedDirective + " " + (event.blockedURI || "inline") + " " + event.sourceFile);
 });
 """
+
+
+class OneRequestAtATime(WSGIServer):
+    """The live server, answering one request after another (and closing each connection,
+    as Django's server does when it is not threaded). The test database on SQLite lives in
+    memory, and the live server shares the test's one connection to it with every request's
+    thread: two requests at once (a page and the trends it fetches) would use one SQLite
+    connection from two threads, which can hang both. Production serves with gunicorn."""
+
+    def __init__(self, *args, connections_override=None, **kwargs):
+        super().__init__(*args, **kwargs)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def serialised_live_server():
+    """Installed before pytest-django's session-wide `live_server` starts its thread."""
+    previous = LiveServerThread.server_class
+    LiveServerThread.server_class = OneRequestAtATime
+    yield
+    LiveServerThread.server_class = previous
 
 
 def pytest_collection_modifyitems(items):
