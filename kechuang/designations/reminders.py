@@ -9,6 +9,8 @@
 import datetime as dt
 from collections.abc import Iterator
 
+from django.urls import reverse
+
 from kechuang.notifications.models import NotificationKind
 from kechuang.notifications.reminders import Reminder
 from kechuang.notifications.services import enterprise_users
@@ -44,4 +46,4 @@ def designations_expiring(today: dt.date) -> Iterator[Reminder]:
             yield Reminder(user, NotificationKind.DEADLINE,
                            f"designation:{designation.pk}:expiring:{designation.valid_until:%Y-%m-%d}:{mark}",
                            f"资质即将到期 Designation expiring {last_day:%Y-%m-%d}: {name}", body,
-                           f"/api/v1/designations/{designation.pk}/")
+                           reverse("designation", args=[designation.pk]))

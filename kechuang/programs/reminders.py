@@ -14,6 +14,7 @@ a submitted one is not; a review of a project already decided is not chased.
 import datetime as dt
 from collections.abc import Iterator
 
+from django.urls import reverse
 from django.utils import timezone
 
 from kechuang.notifications.models import NotificationKind
@@ -63,7 +64,7 @@ def calls_closing(today: dt.date) -> Iterator[Reminder]:
         for user in users.get(applicant_id, []):
             yield Reminder(user, NotificationKind.DEADLINE, f"call:{call_id}:closing:{applicant_id}",
                            f"申报即将截止 Call closing {closes:%Y-%m-%d}: {call}", body,
-                           f"/api/v1/projects/?call={call.key}&state=draft")
+                           reverse("programs-applications") + f"?call={call.key}&status=draft")
 
 
 def reviews_due(today: dt.date) -> Iterator[Reminder]:
@@ -79,7 +80,7 @@ def reviews_due(today: dt.date) -> Iterator[Reminder]:
             f"评审即将到期 Review due {assignment.due:%Y-%m-%d}: {title}",
             f"您对「{title}」的评审将于 {assignment.due:%Y-%m-%d} 到期，请及时提交评分。\n"
             f"Your review of \"{title}\" is due on {assignment.due:%Y-%m-%d}; please submit your scores.",
-            f"/api/v1/reviews/{assignment.pk}/")
+            reverse("programs-review", args=[assignment.pk]))
     for assignment in overdue_reviews(today):
         title = str(assignment.project)
         yield Reminder(
@@ -88,7 +89,7 @@ def reviews_due(today: dt.date) -> Iterator[Reminder]:
             f"您对「{title}」的评审已于 {assignment.due:%Y-%m-%d} 到期，尚未提交，请尽快提交评分。\n"
             f"Your review of \"{title}\" was due on {assignment.due:%Y-%m-%d} and has not been submitted; "
             "please submit your scores as soon as you can.",
-            f"/api/v1/reviews/{assignment.pk}/")
+            reverse("programs-review", args=[assignment.pk]))
 
 
 def progress_reports_due(today: dt.date) -> Iterator[Reminder]:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Avg, Count, F, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from kechuang.accounts.models import Grant
@@ -336,7 +337,7 @@ def _notify_transition(project: Project, row: ProjectTransition) -> None:
     if row.name == "submit" and row.by is not None:
         recipients.append(row.by)  # a park manager or the bureau submitting for the firm gets the receipt too
     notify_many(recipients, kind=kind, key=f"project:{project.pk}:{row.name}:{row.pk}", subject=f"{subject}: {title}",
-                body="\n".join(lines), link=f"/api/v1/projects/{project.key}/")
+                body="\n".join(lines), link=reverse("programs-application", args=[project.key]))
 
 
 def check_transition(project: Project, transition: str, at: dt.datetime, comment: str) -> None:
@@ -449,7 +450,8 @@ def _notify_assignment(assignment: ReviewAssignment) -> None:
             f"You are assigned to review \"{title}\" of {project.applicant}; please submit your scores by "
             f"{assignment.due:%Y-%m-%d}.")
     notify(assignment.reviewer, kind=NotificationKind.REVIEW_ASSIGNED, key=f"review:{assignment.pk}:assigned",
-           subject=f"评审任务 Review assigned: {title}", body=body, link=f"/api/v1/reviews/{assignment.pk}/")
+           subject=f"评审任务 Review assigned: {title}", body=body,
+           link=reverse("programs-review", args=[assignment.pk]))
 
 
 def check_scores(call: Call | None, scores: dict) -> dict[str, Decimal]:

@@ -30,7 +30,7 @@ def test_a_submission_sends_a_receipt_to_the_applicants_users_once(people, djang
     assert receipt.kind == "submission_receipt"
     assert receipt.subject == "申报已受理 Application received: 智能传感器研发"
     assert "2023-02-01 10:00" in receipt.body and "2023年通州区科技创新项目" in receipt.body
-    assert receipt.link == f"/api/v1/projects/{project.key}/"
+    assert receipt.link == f"/programmes/applications/{project.key}/"
     assert [email.to for email in mail.outbox] == [["owner@example.cn"]]
 
 
@@ -93,7 +93,7 @@ def test_an_assigned_reviewer_is_told_what_to_review_and_by_when(people, django_
         assignment = services.assign_reviewer(project, people["expert"], by=people["bureau"], due=dt.date(2023, 2, 20))
     notice = Notification.objects.get(kind="review_assigned")
     assert (notice.recipient, notice.key) == (people["expert"], f"review:{assignment.pk}:assigned")
-    assert "2023-02-20" in notice.body and notice.link == f"/api/v1/reviews/{assignment.pk}/"
+    assert "2023-02-20" in notice.body and notice.link == f"/programmes/reviews/{assignment.pk}/"
     assert notice.subject == "评审任务 Review assigned: 智能传感器研发"
     assert [email.to for email in mail.outbox] == [["expert@example.cn"]]
     assert told("review_assigned") == [("expert", f"review:{assignment.pk}:assigned")]
