@@ -257,6 +257,31 @@ def visible_to(queryset: QuerySet, user) -> QuerySet:
     return queryset.filter(_through(model, organisations_visible(scope)))
 
 
+@dataclass(frozen=True)
+class Workspaces:
+    """The workspaces a user's roles open; each page still checks its rows (visible_to, can_change)."""
+
+    calls: bool  # calls for applications: everyone with a scope
+    apply: bool  # applications: enterprise users
+    review: bool  # the reviewer's queue
+    decide: bool  # the bureau's boards and queues: approve, return, lock
+    report: bool  # report and import figures: the bureau, park managers, enterprise users
+    screen: bool  # expiry lists, screening, the designation import queue: the bureau and analysts
+
+
+def workspaces(user) -> Workspaces:
+    scope = scope_of(user)
+    roles, everything = scope.roles, scope.everything
+    return Workspaces(
+        calls=everything or bool(scope.read_paths or scope.parks or scope.enterprises),
+        apply=everything or bool(scope.enterprises),
+        review=everything or Role.REVIEWER in roles,
+        decide=everything or bool(scope.change_paths),
+        report=everything or bool(scope.change_paths or scope.parks or scope.enterprises),
+        screen=everything or bool(scope.read_paths),
+    )
+
+
 def may_change_anything(user) -> bool:
     """Whether `user` may change any row at all (analysts, reviewers and the public may not)."""
     scope = scope_of(user)

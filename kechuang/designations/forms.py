@@ -64,7 +64,7 @@ class TypeField(forms.ChoiceField):
 
     def set_types(self, types) -> None:
         self.types = {row.code: row for row in types}
-        self.choices = [("", _("any")), *[(row.code, language.pick(row.name_zh, row.name_en)) for row in types]]
+        self.choices = [("", _("any")), *[(row.code, language.bilingual(row)) for row in types]]
 
     def clean(self, value):
         code = super().clean(value)
@@ -125,7 +125,7 @@ class ScreeningForm(forms.Form):
     def __init__(self, *args, rule_sets=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["ruleset"].choices = [("", _("choose a rule set")),
-                                          *[(rule_set.code, f"{language.pick(rule_set.name_zh, rule_set.name_en)}"
+                                          *[(rule_set.code, f"{language.bilingual(rule_set)}"
                                                              f" · {rule_set.code}") for rule_set in rule_sets]]
         for field in self.fields.values():
             field.widget.attrs.setdefault("aria-describedby", "filter-errors")

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
-from kechuang.accounts.scoping import scope_of, visible_to
+from kechuang.accounts.scoping import scope_of, visible_to, workspaces
 from kechuang.errors import RoleRefusal
 from kechuang.registry.models import Organisation, Region
 from kechuang.registry.views import HOME_REGION
@@ -90,18 +90,12 @@ EXPIRY_DAYS = 90
 
 def _answer(request, template: str, context: dict, status: int = 200) -> HttpResponse:
     """The page, or its list only for htmx (not for a history restore, which wants the page)."""
-    context.setdefault("can_work", _may_work(request.user))
+    context.setdefault("can_work", workspaces(request.user).screen)
     return htmx.answer(request, template, context.get("partial"), context, status=status)
 
 
-def _may_work(user) -> bool:
-    """The expiry list, the pool and the queue are the bureau's and the analysts' (and superusers')."""
-    scope = scope_of(user)
-    return scope.everything or bool(scope.read_paths)
-
-
 def _require_workspace(user) -> None:
-    if not _may_work(user):
+    if not workspaces(user).screen:
         raise PermissionDenied(_("This page is for the bureau's staff and analysts."))
 
 
@@ -181,11 +175,10 @@ def registry(request):
 
 
 def _registry_columns():
-    pick = language.pick
     return [
-        (_("Organisation"), lambda row: pick(row.organisation.name_zh, row.organisation.name_en)),
+        (_("Organisation"), lambda row: language.bilingual(row.organisation)),
         (_("USCC"), lambda row: row.organisation.uscc or ""),
-        (_("Designation"), lambda row: pick(row.type.name_zh, row.type.name_en)),
+        (_("Designation"), lambda row: language.bilingual(row.type)),
         (_("Level"), lambda row: str(LEVEL_NAMES.get(row.level, row.level))),
         (_("Batch"), lambda row: row.batch),
         (_("Stage"), lambda row: str(STAGE_NAMES.get(row.stage, row.stage))),
@@ -281,11 +274,10 @@ def _review_text(row) -> str:
 
 
 def _expiry_columns(expired: bool):
-    pick = language.pick
     return [
-        (_("Organisation"), lambda row: pick(row.organisation.name_zh, row.organisation.name_en)),
+        (_("Organisation"), lambda row: language.bilingual(row.organisation)),
         (_("USCC"), lambda row: row.organisation.uscc or ""),
-        (_("Designation"), lambda row: pick(row.type.name_zh, row.type.name_en)),
+        (_("Designation"), lambda row: language.bilingual(row.type)),
         (_("Level"), lambda row: str(LEVEL_NAMES.get(row.level, row.level))),
         (_("Batch"), lambda row: row.batch),
         (_("Granted"), lambda row: row.granted_on),
@@ -364,7 +356,7 @@ def _pool_row(screening, lang: str) -> dict:
     return {
         "screening": screening, "rank": screening.rank, "key": organisation.key,
         "name_zh": organisation.name_zh or "", "name_en": organisation.name_en or "",
-        "name": language.pick(organisation.name_zh or "", organisation.name_en or ""),
+        "name": language.bilingual(organisation),
         "standing": standing(screening), "status": screening.status,
         "verdict": explain.verdict_name(screening.status, lang),
         "unmet": screening.overall.unmet, "awaiting": screening.overall.awaiting,
@@ -581,7 +573,7 @@ def review_candidate(request, pk: int, decision: str):
             importer.link_candidate(candidate, organisation, by=request.user,
                                     granted_on=form.cleaned_data.get("granted_on"))
             messages.success(request, _("Row %(row)s linked to %(name)s and granted.") % {
-                "row": candidate.row, "name": language.pick(organisation.name_zh, organisation.name_en)})
+                "row": candidate.row, "name": language.bilingual(organisation)})
         else:
             importer.dismiss_candidate(candidate, comment=form.cleaned_data["comment"], by=request.user)
             messages.success(request, _("Row %(row)s dismissed.") % {"row": candidate.row})

@@ -298,7 +298,7 @@ def region_trends(request, code):
             trend = [describe(table.get(indicator.code, region.code, at), internal) for at in series]
             charts[indicator.code] = json.loads(_chart(
                 indicator, [at.label(language.current()) for at in series],
-                [{"name": _name(region), "values": [figure.number for figure in trend]}]))
+                [{"name": language.bilingual(region), "values": [figure.number for figure in trend]}]))
         response = JsonResponse({"charts": charts}, json_dumps_params={"ensure_ascii": False})
     patch_vary_headers(response, ("Cookie", "Accept-Language"))
     return response
@@ -378,19 +378,14 @@ def _section(table: engine.Table, indicator: Indicator, internal: set[str]) -> d
             for area in table.areas]
     if len(table.periods) > 1:  # a line per area over the periods
         chart = _chart(indicator, [period.label(language.current()) for period in table.periods],
-                       [{"name": _name(area), "values": [figure.number for figure in figures]}
+                       [{"name": language.bilingual(area), "values": [figure.number for figure in figures]}
                         for area, figures in rows])
     else:  # one period: a bar per area
-        chart = _chart(indicator, [_name(area) for area, _figures in rows],
+        chart = _chart(indicator, [language.bilingual(area) for area, _figures in rows],
                        [{"name": table.periods[0].label(language.current()),
                          "values": [figures[0].number for _area, figures in rows]}],
                        kind="bar")
     return {"indicator": indicator, "rows": rows, "chart": chart}
-
-
-def _name(thing) -> str:
-    """A region's, area's or organisation's name in the page's language."""
-    return language.pick(getattr(thing, "name_zh", ""), getattr(thing, "name_en", ""))
 
 
 BY_LABELS = {"children": gettext_lazy("every child division"), "province": gettext_lazy("every province"),
@@ -456,17 +451,17 @@ class Record:
 
 def _record(row, subject: str) -> Record:
     if isinstance(row, Observation):
-        return Record(_("figure"), row.organisation, f"{_name(row.metric)} {row.metric.code}",
+        return Record(_("figure"), row.organisation, f"{language.bilingual(row.metric)} {row.metric.code}",
                       _period_label(row.period),
                       f"{row.value.normalize():f} {row.metric.base_unit}", row.get_status_display(),
                       str(row.source) if row.source_id else "")
     if isinstance(row, ProjectTransition):
         project = row.project
-        return Record(_("project"), project.applicant, f"{_title(project)} ({project.key})",
+        return Record(_("project"), project.applicant, f"{language.bilingual(project, 'title')} ({project.key})",
                       timezone.localtime(row.at).strftime("%Y-%m-%d %H:%M"), "", row.name,
                       extra={"synthetic": project.synthetic})
     if isinstance(row, Project):
-        return Record(_("project"), row.applicant, f"{_title(row)} ({row.key})",
+        return Record(_("project"), row.applicant, f"{language.bilingual(row, 'title')} ({row.key})",
                       row.agreement_date.isoformat() if row.agreement_date else "",
                       _money(row.contract_value), row.get_state_display(),
                       extra={"synthetic": row.synthetic})
@@ -475,19 +470,16 @@ def _record(row, subject: str) -> Record:
         on = row.on if isinstance(row, DesignationStep) else designation.granted_on
         source = row.source or designation.source
         return Record(_("designation"), designation.organisation,
-                      f"{_name(designation.type)} · {designation.get_level_display()} {designation.batch}".strip(),
+                      f"{language.bilingual(designation.type)} · {designation.get_level_display()} "
+                      f"{designation.batch}".strip(),
                       on.isoformat() if on else "", "", designation.get_stage_display(), str(source or ""))
     if isinstance(row, Location):
-        return Record(_("location"), row.organisation, f"{_name(row.region)} {row.region.code}",
+        return Record(_("location"), row.organisation, f"{language.bilingual(row.region)} {row.region.code}",
                       row.valid_from.isoformat() if row.valid_from else "")
     organisation = row
     for step in subject.split("__"):  # the source's path from the row to its organisation
         organisation = getattr(organisation, step, None)
     return Record(str(type(row)._meta.verbose_name), organisation, str(row))
-
-
-def _title(project: Project) -> str:
-    return language.pick(project.title_zh, getattr(project, "title_en", ""))
 
 
 def _money(yuan: Decimal | None) -> str:

@@ -25,8 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
-from kechuang.accounts.models import Role
-from kechuang.accounts.scoping import can_change, can_review, scope_of, visible_to
+from kechuang.accounts.scoping import can_change, can_review, scope_of, visible_to, workspaces
 from kechuang.registry.models import Organisation, Region
 from kechuang.web import htmx, language, lists
 
@@ -58,22 +57,6 @@ AWAITING = (P.SUBMITTED, P.UNDER_REVIEW)
 
 def _scope(request):
     return scope_of(request.user)
-
-
-def _sees_calls(scope) -> bool:
-    return scope.everything or bool(scope.read_paths or scope.parks or scope.enterprises)
-
-
-def _applies(scope) -> bool:
-    return scope.everything or bool(scope.enterprises)
-
-
-def _is_bureau(scope) -> bool:
-    return scope.everything or bool(scope.change_paths)
-
-
-def _reviews(scope) -> bool:
-    return scope.everything or Role.REVIEWER in scope.roles
 
 
 def _own_enterprises(request):
@@ -121,12 +104,12 @@ def _visible_calls(request):
 @login_required
 def calls(request):
     """The calls for applications the user may see, filtered, sorted, paged, exported."""
-    if not _sees_calls(_scope(request)):
+    if not workspaces(request.user).calls:
         raise PermissionDenied(_("Calls for applications are for enterprises, parks and the bureau."))
     now = timezone.now()
     visible = _visible_calls(request)
     regions = list(Region.objects.filter(pk__in=visible.values("region_id")).order_by("path"))
-    form = CallFilterForm(request.GET, regions=[(r.code, f"{language.pick(r.name_zh, r.name_en)} {r.code}")
+    form = CallFilterForm(request.GET, regions=[(r.code, f"{language.bilingual(r)} {r.code}")
                                                 for r in regions])
     problems = _filter_problems(form)
     chosen = form.cleaned_data
@@ -167,7 +150,7 @@ def calls(request):
 def call(request, key: str):
     """One call: its details, and for an enterprise while it is open, the way to apply."""
     scope = _scope(request)
-    if not _sees_calls(scope):
+    if not workspaces(request.user).calls:
         raise PermissionDenied(_("Calls for applications are for enterprises, parks and the bureau."))
     found = get_object_or_404(_visible_calls(request), key=key)
     found.status = call_status(found)
@@ -178,7 +161,7 @@ def call(request, key: str):
                                request.user).order_by("-created_at"))
     return render(request, "programs/call.html", {
         "call": found, "statuses": CALL_STATUSES, "may_apply": bool(scope.enterprises) and found.status == "open",
-        "mine": mine, "states": STATE_LABELS, "bureau": _is_bureau(scope),
+        "mine": mine, "states": STATE_LABELS, "bureau": workspaces(request.user).decide,
     })
 
 
@@ -195,14 +178,14 @@ def _last_step_at():
 
 def _call_choices(request, projects) -> list[tuple[str, str]]:
     called = _visible_calls(request).filter(pk__in=projects.values("call_id")).order_by("-opens")
-    return [(c.key, language.pick(c.programme_zh, c.programme_en)) for c in called]
+    return [(c.key, language.bilingual(c, "programme")) for c in called]
 
 
 @login_required
 def applications(request):
     """The applications of the user's organisations, with their status."""
     scope = _scope(request)
-    if not _applies(scope):
+    if not workspaces(request.user).apply:
         raise PermissionDenied(_("This page is for the users of an enterprise that applies."))
     mine = _projects(request)
     if not scope.everything:
@@ -392,7 +375,7 @@ def application(request, key: str):
         "reviews": reviews, "decision": decision, "criteria": project.call.criteria if project.call else [],
         "may_edit": project.state == P.DRAFT and can_change(request.user, project),
         "may_withdraw": project.state == P.SUBMITTED and can_change(request.user, project),
-        "bureau": can_review(request.user, project.applicant), "call_link": _sees_calls(_scope(request)),
+        "bureau": can_review(request.user, project.applicant), "call_link": workspaces(request.user).calls,
     })
 
 
@@ -443,7 +426,7 @@ BOARD_STATUSES = {"awaiting": AWAITING, "submitted": (P.SUBMITTED,), "under_revi
 
 
 def _bureau_only(request):
-    if not _is_bureau(_scope(request)):
+    if not workspaces(request.user).decide:
         raise PermissionDenied(_("The review board is the bureau's."))
 
 
@@ -505,7 +488,7 @@ def _scored(assignments, project: Project) -> list[ReviewAssignment]:
 def _expert_choices() -> list[tuple[str, str]]:
     experts = Expert.objects.select_related("user", "affiliation").order_by("user__username")
     return [(str(e.user_id), " · ".join(filter(None, [e.user.get_full_name() or e.user.get_username(),
-                                                      language.pick(e.affiliation.name_zh, e.affiliation.name_en)
+                                                      language.bilingual(e.affiliation)
                                                       if e.affiliation else "", e.expertise])))
             for e in experts]
 
@@ -600,7 +583,7 @@ def _my_assignments(request):
 @login_required
 def reviews(request):
     """The reviews assigned to the user, with their due dates."""
-    if not _reviews(_scope(request)):
+    if not workspaces(request.user).review:
         raise PermissionDenied(_("This page is for the reviewing experts."))
     statuses = [("", _("Any")), ("pending", pgettext("review status", "To score")),
                 ("overdue", pgettext("review status", "Overdue")),

@@ -19,7 +19,7 @@ from django import forms
 from django.contrib import messages
 from django.db.models import Count, F, OuterRef, Prefetch, Q, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext, pgettext_lazy
@@ -30,7 +30,7 @@ from kechuang.programs.models import Party, Project, ProjectKind
 from kechuang.statistics.models import Observation, ObservationKind, ObservationStatus
 from kechuang.statistics.periods import Period, PeriodError
 from kechuang.web import htmx, language, lists
-from kechuang.web.templatetags.web import money
+from kechuang.web.templatetags.web import money, name
 
 from .dates import Precision, to_partial
 from .models import (
@@ -133,14 +133,6 @@ PER = {"year": pgettext_lazy("a capacity per", "year"), "month": pgettext_lazy("
 # --- small helpers ----------------------------------------------------------------------------
 
 
-def optional_url(name: str, *args) -> str | None:
-    """The URL of a page another part of kechuang serves, or None while it has none."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None
-
-
 def when(partial) -> str:
     """A date known to a year, a month or a day, as precisely as it is known, in the page's language."""
     if partial is None:
@@ -154,12 +146,6 @@ def when(partial) -> str:
 
 def _day(date) -> str:
     return date_format(date, "DATE_FORMAT") if date else ""
-
-
-def _name(thing) -> str:
-    if thing is None:
-        return ""
-    return language.pick(getattr(thing, "name_zh", "") or "", getattr(thing, "name_en", "") or "") or str(thing)
 
 
 def _visible_ids(user, ids) -> set[int]:
@@ -186,8 +172,8 @@ def _filtered(request, queryset, *, search_field: str = "q"):
     """The URL's filters applied to `queryset`; a value that is not valid is ignored with a message."""
     form = OrganisationFilter(request.GET)
     form.is_valid()
-    for name, errors in form.errors.items():
-        label = form.fields[name].label if name in form.fields else name
+    for key, errors in form.errors.items():
+        label = form.fields[key].label if key in form.fields else key
         messages.warning(request, _("Filter “%(field)s” ignored: %(reason)s")
                          % {"field": label, "reason": " ".join(errors)})
     values = getattr(form, "cleaned_data", {})
@@ -218,7 +204,7 @@ def _place(org) -> str:
     if not locations:
         return ""
     location = locations[0]
-    return " · ".join(part for part in (_name(location.region), _name(location.within)) if part)
+    return " · ".join(part for part in (name(location.region), name(location.within)) if part)
 
 
 def _export_organisations(rows, filename: str, fmt: str):
@@ -230,7 +216,7 @@ def _export_organisations(rows, filename: str, fmt: str):
         (_("USCC"), lambda o: o.uscc or ""),
         (_("Region code"), lambda o: o.place_code or ""),
         (_("Location"), _place),
-        (_("Sectors"), lambda o: "; ".join(_name(s) for s in o.sectors.all())),
+        (_("Sectors"), lambda o: "; ".join(name(s) for s in o.sectors.all())),
         (_("Synthetic (demo)"), lambda o: _("yes") if o.synthetic else ""),
     ], filename, fmt)
 
@@ -547,7 +533,7 @@ def _designations(org, user) -> list[Designation]:
     for row in rows:
         row.level_label = DESIGNATION_LEVELS.get(row.level, row.level)
         row.stage_label = DESIGNATION_STAGES.get(row.stage, row.stage)
-        row.url = optional_url("designation", row.pk)
+        row.url = reverse("designation", args=[row.pk])
     return rows
 
 
@@ -558,7 +544,7 @@ def _project_rows(projects) -> list[Project]:
     for project in projects:
         project.kind_label = PROJECT_KINDS.get(project.kind, project.kind)
         project.state_label = PROJECT_STATES.get(project.state, project.state)
-        project.url = optional_url("programs-application", project.key)
+        project.url = reverse("programs-application", args=[project.key])
         for party in project.party_list:
             party.role_label = PARTY_ROLES.get(party.role, party.role)
         project.partners = [party for party in project.party_list if party.role != "lead"]
@@ -584,14 +570,14 @@ def _collaborations(request, org) -> dict:
         rows = _project_rows(rows)
         return {"page": None, "download": lists.download(rows, [
             (_("Project key"), lambda p: p.key),
-            (_("Title"), lambda p: language.pick(p.title_zh, p.title_en)),
+            (_("Title"), lambda p: language.bilingual(p, "title")),
             (_("Status"), lambda p: str(p.state_label)),
             (_("Agreement signed"), lambda p: p.agreement_date),
             (_("Planned start"), lambda p: p.planned_start),
             (_("Planned end"), lambda p: p.planned_end),
             (_("Contract value (yuan)"), lambda p: p.contract_value),
-            (_("Lead enterprise"), lambda p: _name(p.applicant)),
-            (_("Partners"), lambda p: "; ".join(_name(party.organisation) for party in p.partners)),
+            (_("Lead enterprise"), lambda p: name(p.applicant)),
+            (_("Partners"), lambda p: "; ".join(name(party.organisation) for party in p.partners)),
         ], f"collaborations-{org.key}", fmt)}
     page = lists.page(request, rows)
     page.object_list = _project_rows(page.object_list)
@@ -699,7 +685,7 @@ def _charts(rows: list[dict], labels: list[str]) -> list[dict]:
     charts = []
     # Money first: the figures a reader looks for (output, revenue) before head counts.
     for (unit_kind, unit), members in sorted(groups.items(), key=lambda item: item[0][0] != "money"):
-        series = [{"name": _name(row["metric"]),
+        series = [{"name": name(row["metric"]),
                    "values": [float(figure.value) if figure is not None else None for figure in row["figures"]]}
                   for row in members]
         spec = {"kind": "line" if len(labels) > 1 else "bar", "unit": _unit(unit), "unitKind": unit_kind,

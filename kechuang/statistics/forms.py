@@ -12,7 +12,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from kechuang.web.language import pick
+from kechuang.web import language
 
 from . import rules
 from .models import ObservationKind, ObservationStatus, UnitKind
@@ -162,7 +162,7 @@ class FiguresForm(forms.Form):
                     )
                     % {
                         "part": row.name,
-                        "whole": names.get(whole.code) or pick(whole.name_zh, whole.name_en),
+                        "whole": names.get(whole.code) or language.bilingual(whole),
                         "value": plain_number(values[code]),
                         "whole_value": plain_number(values[whole.code]),
                     },
@@ -362,13 +362,13 @@ class QueueFilter(forms.Form):
     def __init__(self, *args, metrics, regions, parks, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["metric"].choices = [("", pgettext_lazy("statistics", "All metrics"))] + [
-            (m.code, capfirst(pick(m.name_zh, m.name_en))) for m in metrics
+            (m.code, capfirst(language.bilingual(m))) for m in metrics
         ]
         self.fields["region"].choices = [("", pgettext_lazy("statistics", "All regions"))] + [
-            (r.code, f"{pick(r.name_zh, r.name_en)} {r.code}") for r in regions
+            (r.code, f"{language.bilingual(r)} {r.code}") for r in regions
         ]
         self.fields["park"].choices = [("", pgettext_lazy("statistics", "All parks and zones"))] + [
-            (p.key, pick(p.name_zh, p.name_en)) for p in parks
+            (p.key, language.bilingual(p)) for p in parks
         ]
 
 
@@ -424,7 +424,7 @@ class LocksFilter(forms.Form):
     def __init__(self, *args, regions, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["region"].choices = [("", pgettext_lazy("statistics", "All regions"))] + [
-            (r.code, f"{pick(r.name_zh, r.name_en)} {r.code}") for r in regions
+            (r.code, f"{language.bilingual(r)} {r.code}") for r in regions
         ]
 
 

@@ -27,7 +27,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext, pgettext_lazy
 from django.views.decorators.http import require_POST
 
-from kechuang.accounts.scoping import may_change_anything, organisations_changeable, reviewable_by, scope_of, visible_to
+from kechuang.accounts.scoping import (
+    may_change_anything,
+    organisations_changeable,
+    reviewable_by,
+    scope_of,
+    visible_to,
+    workspaces,
+)
 from kechuang.audit.context import Interface
 from kechuang.registry.models import CONTAINER_KINDS, Location, Organisation, OrganisationKind, Region
 from kechuang.web import htmx, language, lists
@@ -70,13 +77,8 @@ JOB_STATUS_LABELS = {
 # --- shared ------------------------------------------------------------------------------
 
 
-def _is_bureau(user) -> bool:
-    scope = scope_of(user)
-    return scope.everything or bool(scope.change_paths)
-
-
 def _bureau_only(request) -> None:
-    if not _is_bureau(request.user):
+    if not workspaces(request.user).decide:
         raise PermissionDenied(_("This page is for the bureau's administrators."))
 
 
@@ -186,7 +188,7 @@ def _period_label(code: str) -> str:
 
 def _subject_name(figure: Observation) -> str:
     subject = figure.subject
-    return language.pick(subject.name_zh or "", getattr(subject, "name_en", "") or "") or str(subject)
+    return language.bilingual(subject) or str(subject)
 
 
 # --- reporting: one subject's figures for a period --------------------------------------
@@ -330,7 +332,7 @@ def _report_rows(request, subject: Organisation, period: Period, kind: str):
             "Locked: the bureau approved and locked the figures of %(region)s for %(period)s on "
             "%(date)s; a bureau admin must unlock them before a figure changes."
         ) % {
-            "region": language.pick(lock.region.name_zh, lock.region.name_en),
+            "region": language.bilingual(lock.region),
             "period": period.label(language.current()),
             "date": date_format(timezone.localtime(lock.locked_at), "DATE_FORMAT"),
         }
@@ -345,7 +347,7 @@ def _report_rows(request, subject: Organisation, period: Period, kind: str):
         units = units_of(metric)
         row = ReportRow(
             metric=metric,
-            name=capfirst(language.pick(metric.name_zh, metric.name_en)),
+            name=capfirst(language.bilingual(metric)),
             other_name=capfirst(metric.name_en if language.current() == "zh" else metric.name_zh),
             units=units,
             unit_text="" if units else unit_label(metric.base_unit),
@@ -428,7 +430,7 @@ def _queue_columns():
         (pgettext("statistics", "Enterprise or region"), _subject_name),
         (pgettext("statistics", "USCC"), lambda f: (f.organisation.uscc or "") if f.organisation_id else ""),
         (pgettext("statistics", "Metric code"), lambda f: f.metric.code),
-        (pgettext("statistics", "Metric"), lambda f: language.pick(f.metric.name_zh, f.metric.name_en)),
+        (pgettext("statistics", "Metric"), lambda f: language.bilingual(f.metric)),
         (pgettext("statistics", "Period"), lambda f: f.period),
         (pgettext("statistics", "Kind"), lambda f: str(KIND_LABELS.get(f.kind, f.kind))),
         (pgettext("statistics", "Value (base unit)"), lambda f: f.value),
@@ -597,7 +599,7 @@ def decide_many(request):
 
 def _describe(figure: Observation) -> str:
     return (
-        f"{_subject_name(figure)} · {language.pick(figure.metric.name_zh, figure.metric.name_en)} · "
+        f"{_subject_name(figure)} · {language.bilingual(figure.metric)} · "
         f"{_period_label(figure.period)}"
     )
 
@@ -615,7 +617,7 @@ LOCK_SORT = {
 def _lock_columns():
     return [
         (pgettext("statistics", "Region code"), lambda lock: lock.region.code),
-        (pgettext("statistics", "Region"), lambda lock: language.pick(lock.region.name_zh, lock.region.name_en)),
+        (pgettext("statistics", "Region"), lambda lock: language.bilingual(lock.region)),
         (pgettext("statistics", "Period"), lambda lock: lock.period),
         (
             pgettext("statistics", "Locked at"),
@@ -704,7 +706,7 @@ def _check(region: Region, period: Period) -> dict:
 def _with_metric_names(missing: list) -> list[tuple[Organisation, str, int]]:
     """(enterprise, the names of the metrics it has not reported, how many) for each."""
     codes = {code for _organisation, found in missing for code in found}
-    names = {m.code: language.pick(m.name_zh, m.name_en) for m in Metric.objects.filter(code__in=codes)}
+    names = {m.code: language.bilingual(m) for m in Metric.objects.filter(code__in=codes)}
     separator = "、" if language.current() == "zh" else ", "
     return [
         (organisation, separator.join(names.get(code, code) for code in found), len(found))
@@ -737,7 +739,7 @@ def _lock(request, regions: list[Region]):
             approved,
         )
         % {
-            "region": language.pick(region.name_zh, region.name_en),
+            "region": language.bilingual(region),
             "period": period.label(language.current()),
             "count": approved,
         },
@@ -768,7 +770,7 @@ def unlock(request, pk: int):
         messages.success(
             request,
             _("%(region)s %(period)s is unlocked: its figures may be corrected.")
-            % {"region": language.pick(lock.region.name_zh, lock.region.name_en), "period": _period_label(lock.period)},
+            % {"region": language.bilingual(lock.region), "period": _period_label(lock.period)},
         )
     return redirect(_back(request, "statistics-locks"))
 
@@ -810,7 +812,7 @@ def completeness(request):
             missing,
             [
                 (pgettext("statistics", "Key"), lambda row: row[0].key),
-                (pgettext("statistics", "Enterprise"), lambda row: language.pick(row[0].name_zh, row[0].name_en)),
+                (pgettext("statistics", "Enterprise"), lambda row: language.bilingual(row[0])),
                 (pgettext("statistics", "USCC"), lambda row: row[0].uscc or ""),
                 (pgettext("statistics", "Metrics not reported"), lambda row: row[1]),
             ],

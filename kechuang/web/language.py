@@ -17,3 +17,9 @@ def pick(zh: str, en: str) -> str:
     """The text in the page's language, or the other one where that is empty."""
     first, second = (en, zh) if current() == "en" else (zh, en)
     return first or second or ""
+
+
+def bilingual(thing, field: str = "name") -> str:
+    """`thing`'s `<field>_zh` or `<field>_en` in the page's language (the other where that is
+    empty): a region's, organisation's, metric's or indicator's name, a project's title."""
+    return pick(getattr(thing, f"{field}_zh", "") or "", getattr(thing, f"{field}_en", "") or "")

@@ -26,9 +26,7 @@ def name(thing) -> str:
     """The name of a region, organisation, metric … in the page's language."""
     if thing is None:
         return ""
-    zh = getattr(thing, "name_zh", "") or ""
-    en = getattr(thing, "name_en", "") or ""
-    return language.pick(zh, en) or str(thing)
+    return language.bilingual(thing) or str(thing)
 
 
 @register.filter
@@ -46,7 +44,7 @@ def other_name(thing) -> str:
 @register.filter
 def bi(thing, field: str) -> str:
     """`{{ call|bi:"title" }}`: the field's _zh or _en value by the page's language."""
-    return language.pick(getattr(thing, f"{field}_zh", "") or "", getattr(thing, f"{field}_en", "") or "")
+    return language.bilingual(thing, field)
 
 
 #: The first Chinese character (or full-width punctuation) of a text.
