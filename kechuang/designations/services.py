@@ -696,16 +696,26 @@ def expiring(days: int = 90, *, today: dt.date | None = None, region: "Region | 
     subtree), an enterprise user's own, a park manager's tenants'. `user=None` is the
     operator: every one. Published grants are public record, but this is a work list: each
     sees the enterprises they look after, not everyone's."""
+    _check_days(days)
+    rows = Designation.objects.expiring(_today(today), days)
+    return _work_list(rows, region, user).order_by("valid_until", "organisation__key", "id")
+
+
+def _check_days(days) -> None:
     if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 3660:
         raise DesignationError("days", "a number of days from 0 to 3660")
-    rows = Designation.objects.expiring(_today(today), days).select_related("organisation", "type", "source")
+
+
+def _work_list(rows: QuerySet, region, user) -> QuerySet:
+    """`rows` of the region (when given) whose enterprises `user` looks after (None: every one)."""
+    rows = rows.select_related("organisation", "type", "source")
     if region is not None:
         rows = in_region(rows, region)
     if user is not None:
         scope = scope_of(user)
         if not scope.everything:
             rows = rows.filter(organisation__in=Organisation.objects.filter(organisations_visible(scope)).values("pk"))
-    return rows.order_by("valid_until", "organisation__key", "id")
+    return rows
 
 
 def expired(days: int = 90, *, today: dt.date | None = None, region: "Region | str | None" = None,
@@ -713,16 +723,8 @@ def expired(days: int = 90, *, today: dt.date | None = None, region: "Region | s
     """Grants whose validity ran out within the last `days` days (their valid_until between
     today − days and today) without being revoked or renamed first: the other half of the
     expiry work list, for the same people as `expiring` (a re-review, or a new application)."""
-    if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 3660:
-        raise DesignationError("days", "a number of days from 0 to 3660")
+    _check_days(days)
     today = _today(today)
-    rows = (Designation.objects.filter(stage__in=(Stage.FINAL, Stage.EXPIRED), ended_on__isnull=True,
-                                       valid_until__lte=today, valid_until__gt=today - dt.timedelta(days=days))
-            .select_related("organisation", "type", "source"))
-    if region is not None:
-        rows = in_region(rows, region)
-    if user is not None:
-        scope = scope_of(user)
-        if not scope.everything:
-            rows = rows.filter(organisation__in=Organisation.objects.filter(organisations_visible(scope)).values("pk"))
-    return rows.order_by("-valid_until", "organisation__key", "id")
+    rows = Designation.objects.filter(stage__in=(Stage.FINAL, Stage.EXPIRED), ended_on__isnull=True,
+                                      valid_until__lte=today, valid_until__gt=today - dt.timedelta(days=days))
+    return _work_list(rows, region, user).order_by("-valid_until", "organisation__key", "id")
