@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from kechuang import audit
 from kechuang.programs import services
@@ -48,6 +49,8 @@ INTRODUCED_2023H1 = 59
 
 CALL_KEY = "tongzhou-innovation-2023"
 CALL_2022_KEY = "tongzhou-innovation-2022"
+#: The call the demo keeps open (relative to the day the demo is built), to apply to.
+OPEN_CALL_KEY = "tongzhou-innovation-open"
 CATEGORIES = ["普通科创项目", "高成长型科创项目"]
 CRITERIA = [{"name": "创新性", "max": 40}, {"name": "可行性", "max": 30}, {"name": "经济社会效益", "max": 30}]
 DOCUMENTS = ["项目申报书", "营业执照", "上年度财务审计报告", "知识产权证明"]
@@ -101,6 +104,7 @@ def demo_programmes(region_code: str) -> Iterator[str]:
            f"{APPROVED_2023H1} innovation projects approved and {INTRODUCED_2023H1} collaborations introduced "
            f"in {region.name_zh} in 2023H1 (the article's figures)")
     yield _reviews(call_2023, academics)
+    yield f"programmes: {_open_call(region, source)} open for applications, for the demo users to apply to"
 
 
 def demo_source() -> Source:
@@ -140,6 +144,20 @@ def _call(region: Region, key: str, programme_zh: str, year: int, source: Source
         closes=dt.datetime(year, 3, 15, 17, 0, tzinfo=SHANGHAI),
         budget=Decimal(30_000_000 if year == 2022 else 36_000_000), places=90 if year == 2023 else 60,
         synthetic=True, source=source,
+    )
+
+
+def _open_call(region: Region, source: Source) -> Call:
+    """This year's call, open from two weeks before the demo was built to six weeks after, so
+    that an enterprise user of the demo has a call to apply to (the article's calls are closed)."""
+    today = timezone.localdate()
+    return services.open_call(
+        region, key=OPEN_CALL_KEY, programme_zh=f"{today.year}年通州区科技创新项目（受理中）",
+        programme_en=f"Tongzhou science and technology innovation projects {today.year}, open (demo)",
+        categories=CATEGORIES, criteria=CRITERIA, required_documents=DOCUMENTS,
+        opens=dt.datetime.combine(today - dt.timedelta(days=14), dt.time(9), tzinfo=SHANGHAI),
+        closes=dt.datetime.combine(today + dt.timedelta(days=42), dt.time(17), tzinfo=SHANGHAI),
+        budget=Decimal(40_000_000), places=90, synthetic=True, source=source,
     )
 
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Min, Q
 
 from kechuang.demo.builder import build_demo
-from kechuang.demo.programs import CALL_KEY, demo_programmes
+from kechuang.demo.programs import CALL_KEY, OPEN_CALL_KEY, demo_programmes
 from kechuang.programs import counts, services
 from kechuang.programs.models import Call, Project, ProjectTransition
 from kechuang.registry.models import Organisation
@@ -38,6 +38,18 @@ def test_tongzhou_approved_74_innovation_projects_in_2023_h1_as_the_article_says
 
 def test_tongzhou_introduced_59_collaborations_in_2023_h1_as_the_article_says(demo):
     assert counts.collaborations_introduced("320612", H1_2023).value == 59
+
+
+def test_a_call_is_open_on_the_day_the_demo_is_built_for_its_enterprise_user_to_apply_to(demo, client):
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    call = Call.objects.get(key=OPEN_CALL_KEY)
+    assert call.opens < timezone.now() < call.closes and not call.projects.exists()
+    client.force_login(get_user_model().objects.get(username="zhongkeyi"))
+    page = client.get("/programmes/calls/", {"status": "open"}).content.decode()
+    assert f'href="/programmes/calls/{OPEN_CALL_KEY}/apply/"' in page or f"/programmes/calls/{OPEN_CALL_KEY}/" in page
+    assert client.get(f"/programmes/calls/{OPEN_CALL_KEY}/apply/").status_code == 200
 
 
 def test_the_call_of_the_article_is_there_with_its_two_categories(demo):
