@@ -27,7 +27,7 @@ NODE_STAMP := node_modules/.installed
 # downloads a browser); Chinese text needs the Noto CJK fonts.
 CHROMIUM   := /usr/bin/chromium
 
-.PHONY: run test bootstrap assets browser serve demo migrate static lint clean
+.PHONY: run test bootstrap assets browser fonts serve demo migrate static lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,12 +44,17 @@ assets: $(NODE_STAMP)
 
 bootstrap: $(STAMP) $(NODE_STAMP)
 
-# Installs what is missing, once; quiet when Chromium and a Chinese font are already there.
-browser:
+# Installs what is missing, once; quiet when Chromium is already there.
+browser: fonts
+	@test -x $(CHROMIUM) || $(call apt_install,chromium,the browser tests (tests/web))
+
+# A bulletin's PDF (WeasyPrint) needs Pango and a Chinese font, or Chinese prints as empty
+# boxes; the pages need the font too. Quiet when both are there.
+fonts:
 	@missing=""; \
-	test -x $(CHROMIUM) || missing="chromium"; \
+	ldconfig -p 2>/dev/null | grep -q libpango-1.0 || missing="libpango-1.0-0 libpangoft2-1.0-0"; \
 	fc-list :lang=zh family 2>/dev/null | grep -q . || missing="$$missing fonts-noto-cjk"; \
-	if [ -n "$$missing" ]; then $(call apt_install,$$missing,the browser tests (tests/web)); fi
+	if [ -n "$$missing" ]; then $(call apt_install,$$missing,bulletins in PDF and the pages in Chinese); fi
 
 # apt_install(packages, what needs them): Debian's apt-get, as root (CI) or through sudo.
 define apt_install
@@ -77,7 +82,7 @@ static: bootstrap $(KEY_FILE)
 demo: migrate
 	$(KECHUANG) demo --if-empty
 
-run: demo static
+run: demo static fonts
 	@echo ""
 	@echo "  kechuang is serving on http://$(HOST):$(PORT)/ (with a task worker for imports)"
 	@echo "  API: http://$(HOST):$(PORT)/api/v1/   docs: http://$(HOST):$(PORT)/api/docs/"

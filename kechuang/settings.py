@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "kechuang.notifications",
     "kechuang.designations",
     "kechuang.indicators",
+    "kechuang.bulletins",
     "kechuang.web",
 ]
 
@@ -369,5 +370,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint logs every step of every PDF at INFO; its warnings (a font or an image
+        # it could not use) still show.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }

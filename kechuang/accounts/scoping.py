@@ -30,6 +30,7 @@ from operator import or_
 
 from django.db.models import Model, Q, QuerySet
 
+from kechuang.bulletins.models import Bulletin, BulletinFile, BulletinTemplate, BulletinVersion
 from kechuang.designations.models import (
     Designation,
     DesignationImport,
@@ -224,6 +225,11 @@ def _designation_imports_visible(queryset: QuerySet, user, scope: Scope) -> Quer
     return queryset.filter(designation_import__in=DesignationImport.objects.filter(condition).values("pk"))
 
 
+def _in_regions(paths: tuple[str, ...], field: str) -> Q:
+    """Rows whose region path (`field`) lies in one of the subtrees; nothing for none."""
+    return reduce(or_, (Q(**{f"{field}__startswith": p}) for p in paths), Q(pk__in=[]))
+
+
 def _regions_in(paths: tuple[str, ...]) -> QuerySet:
     if not paths:
         return Region.objects.none()
@@ -248,6 +254,13 @@ def visible_to(queryset: QuerySet, user) -> QuerySet:
         return queryset if scope.read_paths or scope.parks or scope.enterprises else queryset.none()
     if model is Designation or model in DESIGNATION_ROWS:
         return _designations_visible(queryset, scope)
+    if model is BulletinVersion or model is BulletinFile:
+        return queryset  # a version exists only once published, and what is published is public
+    if model is Bulletin:
+        # Published: everyone's; a draft: the bureau's and analysts' of a subtree holding its region.
+        return queryset.filter(Q(published_at__isnull=False) | _in_regions(scope.read_paths, "region__path"))
+    if model is BulletinTemplate:
+        return queryset if scope.read_paths else queryset.none()
     if model is DesignationImport or model is ImportCandidate:
         return _designation_imports_visible(queryset, user, scope)
     if model not in ORGANISATION_FIELD:
