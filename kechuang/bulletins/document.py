@@ -177,3 +177,11 @@ class Document:
 
 def iso(moment: dt.datetime) -> str:
     return moment.isoformat(timespec="seconds")
+
+
+def site(path: str) -> str:
+    """A link of the site as a document holds it: absolute under SITE_URL when the server
+    sets one, so that the links of a downloaded PDF or Word file lead back to the site."""
+    from django.conf import settings
+
+    return f"{settings.SITE_URL}{path}"

@@ -30,7 +30,7 @@ from kechuang.registry.models import (
 )
 
 from . import language
-from .document import SourceRef
+from .document import SourceRef, site
 from .figures import source_ref
 
 #: Every fact a template may read of an organisation, with what the annex calls it.
@@ -81,7 +81,7 @@ def organisation(key: str) -> Organisation:
 def facts_of(subject: Organisation, *, day: dt.date, year: int) -> dict[str, Fact | None]:
     """Every fact of LABELS for `subject` as the registry held it on `day`; `year` is the
     bulletin's ("at the end of this year")."""
-    link = reverse("organisation", args=[subject.key])
+    link = site(reverse("organisation", args=[subject.key]))
     sources = Source.objects.in_bulk([subject.source_id] if subject.source_id else [])
 
     def fact(name, value, en, zh, source_id=None, **extra) -> Fact:

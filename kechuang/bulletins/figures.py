@@ -26,7 +26,7 @@ from kechuang.registry.models import Organisation, Region, Source
 from kechuang.statistics.models import Observation, ObservationKind, ObservationStatus
 from kechuang.statistics.periods import Period
 
-from .document import SourceRef
+from .document import SourceRef, site
 
 #: Where a declared value's period is, relative to the bulletin's.
 PERIODS = {
@@ -87,8 +87,8 @@ class Value:
     @property
     def link(self) -> str:
         key = "region" if self.area.is_region else "within"
-        return reverse("indicator-records", args=[self.indicator.code]) + "?" + urlencode(
-            {key: self.area.key, "period": self.period.code})
+        return site(reverse("indicator-records", args=[self.indicator.code]) + "?" + urlencode(
+            {key: self.area.key, "period": self.period.code}))
 
     def snapshot(self) -> dict:
         """The value as a publication freezes it (JSON)."""

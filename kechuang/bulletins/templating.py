@@ -46,7 +46,7 @@ from kechuang.registry.models import Region
 from kechuang.statistics.periods import Period
 
 from . import charts, language
-from .document import Chart, Crumb, Document, Figure, FigureRef, Paragraph, Section, Table, iso
+from .document import Chart, Crumb, Document, Figure, FigureRef, Paragraph, Section, Table, iso, site
 from .facts import LABELS as FACT_LABELS
 from .facts import Fact, facts_of, organisation
 from .figures import Declared, FigureError, Value, resolve
@@ -443,7 +443,8 @@ def _chart(renderer: _Renderer, chart: dict, table: engine.Table) -> Chart:
     name = _pick(lang, value.indicator.name_zh, value.indicator.name_en)
     title = chart.get("title", {}).get(lang) or name
     draw = charts.line_chart if chart.get("type") == "line" else charts.bar_chart
-    svg = draw(categories, [(name, points)], title=title, unit=value.indicator.unit, language=lang)
+    # The caption carries the title; drawn in the SVG too, it would show twice.
+    svg = draw(categories, [(name, points)], unit=value.indicator.unit, language=lang)
     return Chart(title, svg, tuple(categories), ((name, tuple(printed)),), value.indicator.unit)
 
 
@@ -498,9 +499,9 @@ def short_name(region: Region, lang: str) -> str:
 
 def breadcrumb(region: Region, title: str, lang: str) -> tuple[Crumb, ...]:
     """Home › Regions › Jiangsu › Nantong › Tongzhou district › the bulletin, as the seed's."""
-    crumbs = [Crumb(_pick(lang, "首页", "Home"), reverse("home")),
-              Crumb(_pick(lang, "地区", "Regions"), reverse("regions"))]
+    crumbs = [Crumb(_pick(lang, "首页", "Home"), site(reverse("home"))),
+              Crumb(_pick(lang, "地区", "Regions"), site(reverse("regions")))]
     for place in [*region.ancestors(), region]:
-        crumbs.append(Crumb(_pick(lang, place.name_zh, place.name_en), reverse("region", args=[place.code])))
+        crumbs.append(Crumb(_pick(lang, place.name_zh, place.name_en), site(reverse("region", args=[place.code]))))
     crumbs.append(Crumb(title))
     return tuple(crumbs)

@@ -26,6 +26,7 @@ from kechuang.registry.divisions import load_divisions
 from kechuang.registry.models import Organisation, Region, RegionLevel
 from kechuang.world.loader import load_world
 
+from .bulletins import demo_bulletins
 from .designations import demo_designations
 from .programs import demo_programmes
 from .statistics import demo_statistics
@@ -57,9 +58,11 @@ def tongzhou_towns() -> list[tuple[str, str, str]]:
     return [(t.code, t.name_zh, t.name_en) for t in towns]
 
 
-def build_demo() -> Iterator[str]:
+def build_demo(*, bulletins: bool = False) -> Iterator[str]:
     """Everything in one transaction: a failure leaves nothing behind. (A decorator would
-    only wrap the creation of this generator, not its work.)"""
+    only wrap the creation of this generator, not its work.) `bulletins` also publishes the
+    seed's bulletin (the `demo` command does; the tests that need one publish their own,
+    since rendering its PDFs takes seconds)."""
     with transaction.atomic():
         report = load_divisions(towns=["3206"])
         yield f"divisions: {report}"
@@ -74,6 +77,8 @@ def build_demo() -> Iterator[str]:
         yield from demo_programmes(TONGZHOU)
         yield from demo_statistics(TONGZHOU)
         yield from demo_designations(TONGZHOU)
+        if bulletins:
+            yield from demo_bulletins(TONGZHOU)
 
 
 def ensure_role_users() -> Iterator[str]:

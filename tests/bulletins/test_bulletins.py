@@ -301,3 +301,10 @@ def test_the_public_sees_published_bulletins_only(demo):
     grant_role(outsider, Role.ANALYST, by=None,
                region=Region.objects.filter(parent__code="320600").exclude(code="320612").first())
     assert draft not in visible_to(Bulletin.objects.all(), outsider)
+
+
+def test_links_lead_back_to_the_site_from_a_downloaded_file_when_it_has_an_address(demo, settings):
+    settings.SITE_URL = "https://kechuang.example.gov.cn"
+    (document,) = services.preview(services.find_template("half-year"), tongzhou(), H1, languages=("en",)).values()
+    assert all(figure.link.startswith("https://kechuang.example.gov.cn/") for figure in document.figures)
+    assert document.breadcrumb[0].url == "https://kechuang.example.gov.cn/"

@@ -16,7 +16,7 @@ class Command(BaseCommand):
             self.stdout.write("demo: the database already holds data; leaving it as it is")
             return
         try:
-            for line in build_demo():
+            for line in build_demo(bulletins=True):
                 self.stdout.write(f"demo: {line}")
         except Exception as exc:
             raise CommandError(f"demo failed, nothing was written: {exc}") from exc
