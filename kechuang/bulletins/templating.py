@@ -32,11 +32,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import jsonschema
 import yaml
 from django.urls import reverse
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -113,6 +114,8 @@ REASONS_ZH = {
     "suppressed so that": "为防止由合计推算出保密数据而隐去",
 }
 MARK = re.compile("\x1e([^\x1f]*)\x1f")
+#: What a template may read of a declared organisation.
+FACT_NAMES = frozenset(FACT_LABELS) | {"wholly_owned"}
 
 
 class TemplateError(ValueError):
@@ -129,8 +132,29 @@ def _first_upper(text) -> str:
     return text[:1].upper() + text[1:]
 
 
+#: The largest string, list or number a template may make: a sentence needs nothing near it, and
+#: "x" * 10**9 or 9**9**9 would take the server's memory or time (the sandbox allows both).
+LARGEST = 10_000
+
+
+class _Sandbox(SandboxedEnvironment):
+    """Jinja's sandbox, with multiplication and powers kept small."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator: str, left, right):
+        if operator == "**":
+            if not all(isinstance(x, int | Decimal) and abs(x) <= 100 for x in (left, right)):
+                raise SecurityError("powers are limited to small whole numbers (at most 100 ** 100)")
+        elif isinstance(left, str | list | tuple) or isinstance(right, str | list | tuple):
+            times, repeated = (right, left) if isinstance(left, str | list | tuple) else (left, right)
+            if not isinstance(times, int) or len(repeated) * max(times, 0) > LARGEST:
+                raise SecurityError(f"a repeated text or list is limited to {LARGEST:,} items")
+        return super().call_binop(context, operator, left, right)
+
+
 def environment() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    env = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
     env.globals.clear()  # no range, cycler, joiner, lipsum, namespace: only what the template declares
     env.filters["first_upper"] = _first_upper
     return env
@@ -186,6 +210,10 @@ def check(spec: dict) -> dict:
         if unknown:
             raise TemplateError(where, f"{', '.join(unknown)}: not declared (a template reads only its values, "
                                        f"its facts and {', '.join(BUILTINS)})")
+        for node in parsed.find_all(nodes.Getattr):
+            if isinstance(node.node, nodes.Name) and node.node.name in facts and node.attr not in FACT_NAMES:
+                raise TemplateError(where, f"{node.node.name}.{node.attr}: not a fact kechuang keeps "
+                                           f"(one of {', '.join(sorted(FACT_NAMES))})")
     for index, section in enumerate(spec["sections"]):
         for table_code in section.get("table", {}).get("indicators", ()):
             if table_code not in known:
