@@ -24,7 +24,7 @@ from kechuang.indicators.models import ExchangeRate, Indicator
 from kechuang.indicators.services import rate_on
 from kechuang.registry.models import Organisation, Region, Source
 from kechuang.statistics.models import Observation, ObservationKind, ObservationStatus
-from kechuang.statistics.periods import Period
+from kechuang.statistics.periods import Period, PeriodError
 
 from .document import SourceRef, site
 
@@ -122,7 +122,10 @@ def area_of(name: str, region: Region) -> engine.Area:
 def period_of(relative: str, period: Period) -> Period:
     if relative not in PERIODS:
         raise FigureError(f"period {relative!r}: expected one of {', '.join(PERIODS)}")
-    return PERIODS[relative](period)
+    try:
+        return PERIODS[relative](period)
+    except PeriodError as error:
+        raise FigureError(f"period {relative!r} of {period.code}: {error}") from None
 
 
 def resolve(declared: list[Declared], region: Region, period: Period, *,

@@ -47,12 +47,18 @@ DATA_COLUMNS = ("name", "indicator", "area", "period", "value", "unit", "basis",
 
 
 class BulletinError(ValidationError):
-    """A rule of the bulletins was broken; `field` names what was wrong."""
+    """A rule of the bulletins was broken; `field` names what was wrong, and for a template,
+    `where` the place in it ("sections[0].paragraphs[1].en")."""
 
-    def __init__(self, field: str, message: str):
+    def __init__(self, field: str, message: str, where: str = ""):
         super().__init__({field: [message]})
         self.field = field
         self.reason = message
+        self.where = where
+
+
+def _refused(field: str, error: templating.TemplateError) -> BulletinError:
+    return BulletinError(field, str(error), where=error.where)
 
 
 class NotAllowed(BulletinError, RoleRefusal):
@@ -101,7 +107,7 @@ def save_template(code: str, source: str, *, name_en: str | None = None, name_zh
     try:
         spec = templating.check(templating.parse(source))
     except templating.TemplateError as error:
-        raise BulletinError("source", str(error)) from None
+        raise _refused("source", error) from None
     row = BulletinTemplate.objects.select_for_update().filter(code=code).first() or BulletinTemplate(code=code)
     if row.pk is None and not (name_en and name_zh):
         raise BulletinError("name_en", "a new template needs its name in English and Chinese")
@@ -138,7 +144,7 @@ def gather(spec: dict, region: Region, period: Period, as_of: dt.datetime | None
     try:
         return templating.gather(spec, region, period, as_of=as_of)
     except templating.TemplateError as error:
-        raise BulletinError("template", str(error)) from None
+        raise _refused("template", error) from None
 
 
 def preview(template: BulletinTemplate | dict, region: Region, period: Period, *, languages=LANGUAGES,
@@ -150,7 +156,7 @@ def preview(template: BulletinTemplate | dict, region: Region, period: Period, *
     try:
         return {lang: templating.render(inputs, lang) for lang in languages}
     except templating.TemplateError as error:
-        raise BulletinError("template", str(error)) from None
+        raise _refused("template", error) from None
 
 
 def render_file(template: BulletinTemplate, region: Region, period: Period, lang: str, fmt: str, *,
@@ -194,7 +200,7 @@ def render_version(bulletin: Bulletin, number: int, note: str, as_of: dt.datetim
     try:
         documents = {lang: templating.render(inputs, lang, version=number, note=note) for lang in LANGUAGES}
     except templating.TemplateError as error:
-        raise BulletinError("template", str(error)) from None
+        raise _refused("template", error) from None
     figures = {name: value.snapshot() for name, value in inputs.values.items()}
     files = {(lang, fmt): writers.write(documents[lang], fmt) for lang in LANGUAGES for fmt in DOCUMENT_FORMATS}
     files[("", "csv")] = open_data_csv(figures)

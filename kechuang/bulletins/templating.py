@@ -292,8 +292,10 @@ def gather(spec: dict, region: Region, period: Period, *, as_of: dt.datetime | N
 
 
 def period_back(period: Period, steps: int) -> Period:
+    """`steps` periods before: the previous half-year, quarter or month; for months from
+    January (1-5月) the same months a year before, as statistical tables compare them."""
     for _ in range(steps):
-        period = period.previous()
+        period = period.same_period_last_year() if period.kind in ("range", "year") else period.previous()
     return period
 
 

@@ -136,6 +136,9 @@ def record_observation(subject: Organisation | Region, metric: "Metric | str", p
         value=base_value, entered_value=entered_value, entered_unit=entered_unit, status=status,
         comment=comment, source=source, entered_by=by, interface=current_interface().interface,
     )
+    reviewed = status in (S.APPROVED, S.PUBLISHED)  # recorded as reviewed, by whoever records it
+    if reviewed:
+        row.reviewed_by = by
     _check_may_write(by, row)
     if status not in (S.DRAFT, S.SUBMITTED) and by is not None and not can_review(by, subject):
         raise NotAllowed("status", f"only the bureau gives a figure the status {status}")
@@ -153,6 +156,9 @@ def record_observation(subject: Organisation | Region, metric: "Metric | str", p
     superseded.update(superseded_at=timezone.now())
     row.full_clean(validate_constraints=False)
     row.save()
+    if reviewed:  # at the moment it was recorded: a figure as of any later moment counts as reviewed then
+        row.reviewed_at = row.created_at
+        row.save(update_fields=["reviewed_at"])
     return row
 
 

@@ -314,3 +314,18 @@ def test_links_lead_back_to_the_site_from_a_downloaded_file_when_it_has_an_addre
     (document,) = services.preview(services.find_template("half-year"), tongzhou(), H1, languages=("en",)).values()
     assert all(figure.link.startswith("https://kechuang.example.gov.cn/") for figure in document.figures)
     assert document.breadcrumb[0].url == "https://kechuang.example.gov.cn/"
+
+
+def test_a_year_to_date_bulletin_charts_the_same_months_of_earlier_years(demo):
+    (document,) = services.preview(services.find_template("half-year"), tongzhou(), Period.parse("2023-01..2023-05"),
+                                   languages=("zh",)).values()
+    chart = document.sections[0].blocks[-1]
+    assert chart.categories == ("2018年1-5月", "2019年1-5月", "2020年1-5月", "2021年1-5月", "2022年1-5月",
+                                "2023年1-5月")
+    assert document.text.startswith("通州科技创新取得新进展\n\n1-5月，通州新批科技创新项目")
+
+
+def test_a_figure_recorded_as_published_was_reviewed_when_recorded(demo):
+    share = Indicator.objects.get(code="high_tech_share").official_metric
+    row = record_observation(tongzhou(), share, "2023H1", Decimal(56), status="published")
+    assert row.reviewed_at is not None and row.reviewed_at >= row.created_at
