@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("kechuang.indicators.urls")),
     path("", include("kechuang.programs.urls")),
     path("", include("kechuang.designations.urls")),
+    path("", include("kechuang.bulletins.urls")),
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("kechuang.accounts.urls")),
@@ -24,6 +25,7 @@ urlpatterns = [
     path("api/v1/", include("kechuang.indicators.urls_api")),
     path("api/v1/", include("kechuang.designations.urls_api")),
     path("api/v1/", include("kechuang.designations.urls_screening")),
+    path("api/v1/", include("kechuang.bulletins.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     # Redoc builds its search index in a Web Worker it makes from a blob: URL.

@@ -1,8 +1,10 @@
-"""A bulletin built by hand, as a template would render it: the seed article's figures
+"""The bulletins' fixtures: the demo world (module-scoped, rolled back after the module), and
+a bulletin built by hand, as a template would render it: the seed article's figures
 (tongzhou-innovation-2023-09-04) in English and Chinese, with a provisional figure, a
 withheld one, a chart and a table."""
 
 import pytest
+from django.db import transaction
 
 from kechuang.bulletins.charts import SUPPRESSED, bar_chart
 from kechuang.bulletins.document import (
@@ -16,6 +18,7 @@ from kechuang.bulletins.document import (
     SourceRef,
     Table,
 )
+from kechuang.demo.builder import build_demo
 
 AS_OF = "2023-09-04T10:00:00+08:00"
 TONGZHOU = "320612"
@@ -175,6 +178,21 @@ def chinese() -> Document:
         breadcrumb=(Crumb("首页", "/"), Crumb("地区", "/regions/"), Crumb("通州区", "/regions/320612/"),
                     Crumb("通州区科技创新取得长足进步")),
         sections=(opening, enterprises, parks), figures=figures("zh"), as_of=AS_OF, template="innovation-half-year")
+
+
+def demo_world(django_db_blocker, **options):
+    """The demo in one transaction rolled back at the end (`bulletins=True`: with the seed's
+    bulletin published and the next half-year's a draft)."""
+    with django_db_blocker.unblock():
+        with transaction.atomic():
+            list(build_demo(**options))
+            yield
+            transaction.set_rollback(True)
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    yield from demo_world(django_db_blocker)
 
 
 @pytest.fixture(params=["en", "zh"], scope="module")

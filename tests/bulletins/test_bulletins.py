@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import transaction
 
 from kechuang.accounts.models import Role
 from kechuang.accounts.scoping import visible_to
@@ -15,7 +14,6 @@ from kechuang.accounts.services import grant_role
 from kechuang.bulletins import services, templating
 from kechuang.bulletins.document import Document, FigureRef
 from kechuang.bulletins.models import Bulletin, BulletinFile
-from kechuang.demo.builder import build_demo
 from kechuang.indicators.models import Indicator
 from kechuang.registry.models import Region
 from kechuang.statistics.periods import Period
@@ -24,15 +22,6 @@ from kechuang.statistics.services import record_observation
 H1 = Period.parse("2023H1")
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        with transaction.atomic():
-            list(build_demo())
-            yield
-            transaction.set_rollback(True)
 
 
 @pytest.fixture(scope="module")
