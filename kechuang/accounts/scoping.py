@@ -225,6 +225,14 @@ def _designation_imports_visible(queryset: QuerySet, user, scope: Scope) -> Quer
     return queryset.filter(designation_import__in=DesignationImport.objects.filter(condition).values("pk"))
 
 
+def sees_drafts_of(user, region: Region) -> bool:
+    """Whether `user` sees the unpublished bulletins of `region` (the rule visible_to applies
+    to a Bulletin, for one that may not exist yet): the bureau's and analysts' of a subtree
+    holding it."""
+    scope = scope_of(user)
+    return scope.everything or any(region.path.startswith(path) for path in scope.read_paths)
+
+
 def _in_regions(paths: tuple[str, ...], field: str) -> Q:
     """Rows whose region path (`field`) lies in one of the subtrees; nothing for none."""
     return reduce(or_, (Q(**{f"{field}__startswith": p}) for p in paths), Q(pk__in=[]))

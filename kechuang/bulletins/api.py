@@ -32,7 +32,7 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from kechuang.accounts.scoping import scope_of, visible_to
+from kechuang.accounts.scoping import sees_drafts_of, visible_to
 from kechuang.api import ScopedAccess, answer_service_errors
 from kechuang.registry.api.fields import KeyRelatedField, storable
 from kechuang.registry.api.serializers import region_field
@@ -43,7 +43,6 @@ from kechuang.statistics.forms import PeriodField as PeriodFormField
 
 from . import services, templating, writers
 from .models import Bulletin, BulletinFile, BulletinTemplate, BulletinVersion
-from .views import file_name
 
 #: The languages a client may name, and the bulletin's own ("zh-hans" is the site's name for Chinese).
 LANGUAGES = {"zh": "zh", "zh-hans": "zh", "en": "en"}
@@ -79,14 +78,6 @@ def _checked(spec: dict, field: str) -> dict:
         return templating.check(spec)
     except templating.TemplateError as error:
         raise DRFValidationError({field: [str(error)], "where": error.where, "reason": error.reason}) from None
-
-
-def may_see_drafts(user, region) -> bool:
-    """Whether `user` sees the drafts of `region`: the rule scoping.visible_to applies to a
-    Bulletin (the bureau's and analysts' of a subtree holding the region), for a bulletin that
-    may not exist yet."""
-    scope = scope_of(user)
-    return scope.everything or any(region.path.startswith(path) for path in scope.read_paths)
 
 
 class BulletinAccess(ScopedAccess):
@@ -404,7 +395,7 @@ class BulletinViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def preview(self, request):
         data = _input(request, PreviewSerializer)
         region, period, fmt = data["region"], data["period"], data["format"]
-        if not may_see_drafts(request.user, region):
+        if not sees_drafts_of(request.user, region):
             raise PermissionDenied(f"only the bureau and analysts of {region.name_zh} see its bulletins before "
                                    "they are published")
         if "spec" in data:
@@ -482,7 +473,7 @@ class BulletinViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         response = HttpResponse(bytes(row.content), content_type=content_type)
         # The same name as the bulletin's page gives it (tongzhou-2023H1-half-year-v1-en.pdf).
         response["Content-Disposition"] = content_disposition_header(
-            as_attachment=True, filename=file_name(bulletin, version.number, row.language, row.format))
+            as_attachment=True, filename=services.file_name(bulletin, version.number, row.language, row.format))
         response["ETag"] = etag
         response["X-Content-Type-Options"] = "nosniff"
         # A published file never changes: a new version has its own address.

@@ -18,6 +18,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +27,7 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from kechuang.accounts.scoping import can_review, scope_of
 from kechuang.errors import RoleRefusal
@@ -319,3 +321,13 @@ def file_of(version: BulletinVersion, lang: str, fmt: str) -> BulletinFile:
         held = ", ".join(f"{row.language or 'data'}.{row.format}" for row in version.files.all())
         raise BulletinError("format", f"{lang}.{fmt}: this version has {held}")
     return found
+
+
+LEVEL_WORDS = re.compile(r"-(province|city|district|county|town|subdistrict|township)$")
+
+
+def file_name(bulletin: Bulletin, number: int, lang: str, fmt: str) -> str:
+    """tongzhou-2023H1-half-year-v1-en.pdf; the open data: …-v1-data.csv."""
+    place = LEVEL_WORDS.sub("", slugify(bulletin.region.name_en)) or bulletin.region.code
+    extension = writers.FORMATS[fmt][1] if fmt in writers.FORMATS else fmt
+    return f"{place}-{bulletin.period}-{bulletin.template.code}-v{number}-{lang or 'data'}.{extension}"

@@ -10,7 +10,6 @@ article of a published version is its frozen document written by `writers.html.a
 in the page's language: never rendered again from the data.
 """
 
-import re
 from decimal import Decimal, InvalidOperation
 from functools import reduce
 from operator import or_
@@ -27,7 +26,6 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -67,7 +65,6 @@ BASIS_NAMES = {"official": gettext_lazy("official"), "computed": gettext_lazy("c
 DOWNLOAD_ORDER = ("pdf", "docx", "html", "md")
 DATA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 #: The words an English region name ends with that a file name leaves out (Tongzhou District → tongzhou).
-LEVEL_WORDS = re.compile(r"-(province|city|district|county|town|subdistrict|township)$")
 
 
 def _problem(error: services.BulletinError) -> str:
@@ -255,7 +252,7 @@ def _download(bulletin: Bulletin, version: BulletinVersion, row: BulletinFile) -
     else:
         url = reverse("bulletin-data", kwargs={"pk": bulletin.pk, "number": version.number, "fmt": row.format})
     return {"format": FORMAT_NAMES.get(row.format, row.format), "url": url, "size": row.size, "sha256": row.sha256,
-            "filename": file_name(bulletin, version.number, row.language, row.format)}
+            "filename": services.file_name(bulletin, version.number, row.language, row.format)}
 
 
 def _changes(version: BulletinVersion, document: Document) -> list[dict]:
@@ -315,13 +312,6 @@ def publish(request, pk: int):
 # --- the files -----------------------------------------------------------------------------------
 
 
-def file_name(bulletin: Bulletin, number: int, lang: str, fmt: str) -> str:
-    """tongzhou-2023H1-half-year-v1-en.pdf; the open data: …-v1-data.csv."""
-    place = LEVEL_WORDS.sub("", slugify(bulletin.region.name_en)) or bulletin.region.code
-    extension = writers.FORMATS[fmt][1] if fmt in writers.FORMATS else fmt
-    return f"{place}-{bulletin.period}-{bulletin.template.code}-v{number}-{lang or 'data'}.{extension}"
-
-
 def download(request, pk: int, number: int, lang: str, fmt: str):
     """One frozen file of a published version, as it was published (its SHA-256 is its ETag)."""
     known = fmt in services.DATA_FORMATS if lang == "" else (
@@ -339,7 +329,7 @@ def download(request, pk: int, number: int, lang: str, fmt: str):
     content_type = writers.FORMATS[fmt][0] if fmt in writers.FORMATS else DATA_TYPES[fmt]
     response = HttpResponse(bytes(row.content), content_type=content_type)
     response["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=file_name(found.bulletin, found.number, lang, fmt))
+        as_attachment=True, filename=services.file_name(found.bulletin, found.number, lang, fmt))
     response["ETag"] = etag
     response["X-Content-Type-Options"] = "nosniff"
     # A published file never changes: a new version has its own address.
