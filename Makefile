@@ -27,7 +27,7 @@ NODE_STAMP := node_modules/.installed
 # downloads a browser); Chinese text needs the Noto CJK fonts.
 CHROMIUM   := /usr/bin/chromium
 
-.PHONY: run test bootstrap assets browser fonts serve demo migrate static lint clean
+.PHONY: run test bootstrap assets browser fonts load-drill serve demo migrate static lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -101,6 +101,12 @@ run: demo static fonts
 
 test: bootstrap browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# 50 users for 5 minutes against gunicorn on PostgreSQL (docs/reliability.md); locust is
+# installed only for this.
+load-drill: bootstrap
+	$(BIN)/python -m pip install --quiet -c constraints.txt -c constraints-load.txt -e ".[load]"
+	$(BIN)/python benchmarks/load_drill.py $(DRILL_ARGS)
 
 lint: bootstrap
 	$(BIN)/ruff check kechuang tests benchmarks

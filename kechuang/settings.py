@@ -18,6 +18,9 @@ SITE_URL            e.g. https://kechuang.example.gov.cn: makes the links in ema
 SHOW_DEMO_LOGINS    "1" on a demonstration server: the sign-in page names the demo logins (`make run`)
 DISCLOSURE_MIN_CONTRIBUTORS, DISCLOSURE_DOMINANCE_PERCENT
                     disclosure control of public figures, default 3 enterprises and 85%
+INDICATOR_CACHE_SIZE, INDICATOR_CACHE_SECONDS
+                    computed indicator tables kept per process until the data is written
+                    (default 256 tables, at most 600 s; 0 turns it off)
 """
 
 import os
@@ -346,6 +349,8 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "kechuang@localhost")
 SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
+INDICATOR_CACHE_SIZE = int(os.environ.get("INDICATOR_CACHE_SIZE", "256"))
+INDICATOR_CACHE_SECONDS = int(os.environ.get("INDICATOR_CACHE_SECONDS", "600"))
 
 LOGGING = {
     "version": 1,

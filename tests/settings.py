@@ -11,3 +11,6 @@ import os
 os.environ.setdefault("KECHUANG_ENV", "development")
 
 from kechuang.settings import *  # noqa: E402,F403
+
+# Each test computes its tables afresh; tests/indicators/test_cache.py turns the cache on.
+INDICATOR_CACHE_SIZE = 0

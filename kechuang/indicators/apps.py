@@ -22,6 +22,10 @@ class IndicatorsConfig(AppConfig):
         from .world import EXCHANGE_RATES, INDICATORS, MEASURES
 
         post_migrate.connect(load_shipped_indicators, sender=self)
+        from . import cache
+
+        if cache.size() > 0:  # computed tables are reused until the data they read is written
+            cache.watch()
         # The world file's exchange rates, measures and indicators are this app's to
         # describe: registered here, the way every app adds its sections.
         for section in (EXCHANGE_RATES, MEASURES, INDICATORS):

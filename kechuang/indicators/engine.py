@@ -51,7 +51,7 @@ from kechuang.registry.models import CONTAINER_KINDS, Location, Organisation, Re
 from kechuang.statistics.models import Observation, ObservationKind, ObservationStatus
 from kechuang.statistics.periods import KINDS, Period, PeriodError
 
-from . import disclosure, formulas, sources
+from . import cache, disclosure, formulas, sources
 from .models import Indicator, Measure, MeasureKind
 from .sources import SUBJECT_FILTERS
 
@@ -580,22 +580,37 @@ def evaluate(codes: Iterable[str], areas: list[Area], periods: list[Period], *, 
     `user` decides what is suppressed (see `internal_areas`); `public=True` treats every
     area as public (a bulletin's preview), `public=False` every area as internal (the
     operator on the command line). `as_of` computes the figures as the data stood then.
+    A table of the data as it stands now is kept (kechuang.indicators.cache) and served again
+    until a write to the data makes a new generation.
     """
-    definitions = Definitions(codes)
-    moment = as_of or timezone.now()
+    codes = list(codes)
     if public is None:
         internal = internal_areas(user, areas)
     else:
         internal = set() if public else {area.key for area in areas}
+    thresholds = thresholds or disclosure.Thresholds()
+    key = None
+    if as_of is None and cache.size() > 0:  # the data as it stands now: kept until it is written
+        key = (cache.generation(), tuple(codes), tuple((a.key, a.is_region) for a in areas),
+               tuple(p.code for p in periods), frozenset(internal), thresholds.min_contributors,
+               thresholds.dominance)
+        kept = cache.get(key)
+        if kept is not None:
+            return kept
+    definitions = Definitions(codes)
+    moment = as_of or timezone.now()
     results: dict[tuple[str, str, Period], Result] = {}
     queries = 0
     for subset, is_public in (([a for a in areas if a.key in internal], False),
                               ([a for a in areas if a.key not in internal], True)):
         if subset:
             options = Options(as_of=as_of, reviewed_only=is_public, check_disclosure=is_public,
-                              thresholds=thresholds or disclosure.Thresholds())
+                              thresholds=thresholds)
             queries += _evaluate(definitions, subset, periods, options, moment, results)
-    return Table(definitions.asked, areas, list(periods), results, moment, queries)
+    table = Table(definitions.asked, areas, list(periods), results, moment, queries)
+    if key is not None:
+        cache.put(key, table)
+    return table
 
 
 def _evaluate(definitions: Definitions, areas: list[Area], periods: list[Period], options: Options,

@@ -121,3 +121,16 @@ class ExchangeRate(models.Model):
 
     def __str__(self) -> str:
         return f"1 {self.currency} = {self.rate} CNY ({self.date})"
+
+
+class Generation(models.Model):
+    """A counter that goes up after every committed write to the data the indicators read
+    (kechuang.indicators.cache): a computed table is reused while it has not moved."""
+
+    DATA = "data"
+
+    name = models.CharField(max_length=20, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} generation {self.value}"
