@@ -85,9 +85,32 @@ WorldDumper.add_representer(str, _represent_str)
 
 def parse_yaml(text: str, label: str = "") -> Any:
     try:
-        return yaml.load(text, Loader=WorldLoader)  # noqa: S506 - WorldLoader is a SafeLoader
+        document = yaml.load(text, Loader=WorldLoader)  # noqa: S506 - WorldLoader is a SafeLoader
     except yaml.YAMLError as exc:
         raise WorldError([(label, f"not valid YAML: {exc}")]) from None
+    _refuse_repeated(document, label)
+    return document
+
+
+def _refuse_repeated(document: Any, label: str) -> None:
+    """Refuse a mapping or list that YAML's aliases (&name … *name) place twice: the loader
+    shares it, but every later step copies it, and aliases of aliases ("billion laughs") make a
+    file of a kilobyte cost gigabytes. A world file never needs them: `kechuang dump` writes none.
+    Each container is visited once, so the check itself costs what the file holds."""
+    seen: set[int] = set()
+    stack: list[tuple[Any, str]] = [(document, "")]
+    while stack:
+        value, path = stack.pop()
+        if not isinstance(value, dict | list):
+            continue
+        if id(value) in seen:
+            raise WorldError([(path or label, "a YAML alias (*name) repeats a part of the file; write it out "
+                                              "in full (world files do not use anchors and aliases)")])
+        seen.add(id(value))
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            stack.append((item, f"{path}.{key}" if isinstance(key, str) and path else
+                          str(key) if isinstance(key, str) else f"{path}[{key}]"))
 
 
 def _pairs_without_duplicates(pairs: list[tuple[str, Any]]) -> dict:
