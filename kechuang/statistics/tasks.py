@@ -66,6 +66,9 @@ def import_uploaded_file(job_id: int, options: dict) -> str:
     with audit.interface("web"):
         outcome = import_observations(source, by=user, job=job, filename=job.file_name,
                                       progress=lambda done, total: _write_progress(job, done, total), **options)
-    if outcome.errors or outcome.warnings:
+    # The report is the file with a problems column: a file that could not be read as a table
+    # (damaged, not a spreadsheet, an encoding neither UTF-8 nor GB18030 reads) has no rows to
+    # mark; its job says why, and the task ends normally.
+    if (outcome.errors or outcome.warnings) and outcome.layout:
         write_error_report(outcome, source, report_path(job), filename=job.file_name, sheet=options.get("sheet"))
     return outcome.job.status

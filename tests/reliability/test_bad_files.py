@@ -268,10 +268,8 @@ def test_a_broken_file_uploaded_on_the_web_is_refused_by_the_worker_without_a_50
     assert client.get(f"/statistics/import/{job.pk}/problems.xlsx").status_code in (200, 404)
 
 
-@pytest.mark.xfail(strict=True, reason="tasks.import_uploaded_file writes the error report of every refused upload by "
-                                       "reading the file again (write_error_report): a file that cannot be read "
-                                       "raises TableError there, and the task ends FAILED with a traceback although "
-                                       "the job is correctly refused")
+# Found by this drill: the task wrote the error report by reading the unreadable file again,
+# and ended FAILED with a traceback although the job was correctly refused.
 def test_the_worker_task_of_an_unreadable_upload_ends_without_an_exception(
         place, django_capture_on_commit_callbacks):
     """The job is refused and says why; the task that ran it must end normally too, not as a
