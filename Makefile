@@ -79,10 +79,10 @@ migrate: bootstrap $(KEY_FILE)
 static: bootstrap $(KEY_FILE)
 	$(KECHUANG) collectstatic --no-input --verbosity 0
 
-demo: migrate
+demo: migrate fonts
 	$(KECHUANG) demo --if-empty
 
-run: demo static fonts
+run: fonts demo static
 	@echo ""
 	@echo "  kechuang is serving on http://$(HOST):$(PORT)/ (with a task worker for imports)"
 	@echo "  API: http://$(HOST):$(PORT)/api/v1/   docs: http://$(HOST):$(PORT)/api/docs/"
