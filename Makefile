@@ -92,10 +92,11 @@ run: fonts demo static
 	@echo "    zone        manager of the high-tech zone      park        manager of Hengli (Nantong) Industrial Park"
 	@echo "    zhongkeyi   enterprise user of Zhongkeyi        reviewer    expert reviewer"
 	@echo ""
-	@# The task worker (imports uploaded in the web app) runs beside the web server and
-	@# stops with it.
-	@$(KECHUANG) db_worker --no-reload --no-startup-delay & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	@# The task worker (imports uploaded in the web app) runs beside the web server, is
+	@# started again when it stops (it exits when the database goes away), and stops with
+	@# the server.
+	@(while :; do $(KECHUANG) db_worker --no-reload --no-startup-delay; sleep 5; done) & worker=$$!; \
+	trap 'children=$$(pgrep -P $$worker); kill $$worker $$children 2>/dev/null' EXIT INT TERM; \
 	$(KEY_ENV) SHOW_DEMO_LOGINS=1 $(BIN)/gunicorn kechuang.wsgi:application --bind $(HOST):$(PORT) --workers $(WORKERS) \
 	    --access-logfile - --error-logfile -
 

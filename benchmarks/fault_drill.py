@@ -30,7 +30,7 @@ The PostgreSQL restart breaks every other session on the machine (other people's
 parts that run in CI are tests/reliability/test_faults.py and test_concurrency.py.
 
 Exit status 1 when a drill finds a partial write (or an app that does not recover); the
-known findings (a job shown as running forever, 500 instead of 503, a worker that exits with
+findings of its first runs (a job shown as running forever, 500 instead of 503, a worker that exits with
 the database) are printed as FINDING. Figures: var/drill_faults/results.json, every request of
 a restart in restart-<n>.json, the app's log in app.log.
 """
@@ -381,6 +381,7 @@ def drill_import(app: App, url: str, kills: int, rng: random.Random, results: di
             problems.append(f"round {round_number}: {written} of {changed} figures written, {current} current")
         app.start()
         shown = page_status(bureau, job)
+        status, written, current = job_state(job)  # as the page left it: opening it settles an interrupted job
         if shown in ("pending", "running"):
             wait_for_job(job, 5 if shown == "running" else duration * 3 + 60)  # a queued job runs now
             status, written, current = job_state(job)

@@ -11,6 +11,7 @@ import logging
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.http import Http404, HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from rest_framework import pagination, permissions, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -23,8 +24,21 @@ log = logging.getLogger(__name__)
 
 
 class Pagination(pagination.PageNumberPagination):
+    """Pages of 50 rows; `?page_size=` from 1 to 500. A page size that is not such a
+    number is refused (400), not silently replaced by the default: a client that asked
+    for 0 or "abc" rows has a bug it should hear about."""
+
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def get_page_size(self, request):
+        asked = request.query_params.get(self.page_size_query_param)
+        if asked in (None, ""):
+            return self.page_size
+        if not asked.isascii() or not asked.isdigit() or int(asked) < 1:
+            raise ValidationError({self.page_size_query_param: [
+                f"a page size is a whole number from 1 to {self.max_page_size}, not {asked[:40]!r}"]})
+        return min(int(asked), self.max_page_size)
 
 
 class ScopedAccess(permissions.BasePermission):
@@ -83,6 +97,12 @@ def answer_service_errors(call):
         raise ValidationError(as_serializer_error(exc)) from None
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+#: A spreadsheet download as the schema documents it (`@extend_schema(responses=…)`).
+SPREADSHEET_RESPONSES = {(200, XLSX): OpenApiTypes.BINARY, (200, "text/csv"): OpenApiTypes.BINARY}
+
+
 def spreadsheet(request, name: str, write) -> HttpResponse:
     """A file download: `write(output, format)` fills it as xlsx or CSV (`?download=`)."""
     fmt = request.query_params.get("download") or "xlsx"
@@ -90,8 +110,7 @@ def spreadsheet(request, name: str, write) -> HttpResponse:
         raise ValidationError({"download": ["xlsx or csv"]})
     output = io.BytesIO()
     write(output, fmt)
-    content_type = ("text/csv; charset=utf-8" if fmt == "csv"
-                    else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    content_type = "text/csv; charset=utf-8" if fmt == "csv" else XLSX
     response = HttpResponse(output.getvalue(), content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response

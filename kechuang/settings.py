@@ -222,7 +222,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # Django's default for form fields; fil
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "kechuang.schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
@@ -252,6 +252,12 @@ SPECTACULAR_SETTINGS = {
     # the side menu would not scroll. Native scrollbars need no stylesheet.
     "REDOC_UI_SETTINGS": {"nativeScrollbars": True},
     "COMPONENT_SPLIT_REQUEST": True,
+    # Named once: a choice set several components share (the PUT body of an organisation
+    # or region is its own component, kechuang/schema.py) keeps one enum.
+    "ENUM_NAME_OVERRIDES": {
+        "OrganisationKindEnum": "kechuang.registry.models.OrganisationKind",
+        "RegionLevelEnum": "kechuang.registry.models.RegionLevel",
+    },
 }
 
 # --- Passwords, login lockout, sessions (docs/operations.md, "Security") ---------------

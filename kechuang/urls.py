@@ -32,3 +32,8 @@ urlpatterns = [
     path("api/redoc/", csp_update({"worker-src": [SELF, "blob:"]})(SpectacularRedocView.as_view(url_name="schema")),
          name="redoc"),
 ]
+
+#: A request that fails because the database cannot be reached is answered 503 with Retry-After.
+handler500 = "kechuang.error_pages.server_error"
+#: …and a URL under /api/ that no route serves is answered in JSON.
+handler404 = "kechuang.error_pages.page_not_found"

@@ -211,7 +211,9 @@ def render_version(bulletin: Bulletin, number: int, note: str, as_of: dt.datetim
 
 
 def publish(bulletin: Bulletin, *, by=None, note: str = "", as_of: dt.datetime | None = None) -> BulletinVersion:
-    """Freeze the bulletin's next version. From version 2 a revision note is required."""
+    """Freeze the bulletin's next version. From version 2 a revision note is required; a version
+    with the latest one's note that would say exactly what it says is refused (a republication
+    sent twice, by a double click or a client's retry)."""
     if by is not None and not can_review(by, bulletin.region):
         raise NotAllowed("bulletin", f"only a bureau admin of {bulletin.region.name_zh} publishes its bulletins")
     note = (note or "").strip()
@@ -227,6 +229,12 @@ def publish(bulletin: Bulletin, *, by=None, note: str = "", as_of: dt.datetime |
         if locked.versions.count() + 1 != number:
             raise BulletinError("bulletin", "someone published this bulletin at the same moment; "
                                             "reload it to see their version")
+        latest = locked.versions.order_by("-number").first()
+        if latest is not None and latest.note == note and _says_the_same(latest, rendered, locked.template.spec):
+            raise BulletinError("note", f"version {latest.number} was published at "
+                                        f"{timezone.localtime(latest.published_at):%Y-%m-%d %H:%M} with this note, "
+                                        "and nothing has changed since (the same template, figures and text): "
+                                        "it is not published again")
         version = BulletinVersion.objects.create(
             bulletin=locked, number=number, published_at=now, published_by=by, as_of=rendered.as_of, note=note,
             figures=rendered.figures, documents={lang: doc.as_dict() for lang, doc in rendered.documents.items()},
@@ -239,6 +247,34 @@ def publish(bulletin: Bulletin, *, by=None, note: str = "", as_of: dt.datetime |
         locked.save(update_fields=["published_at"])
     bulletin.published_at = now
     return version
+
+
+#: What differs between two publications of the same content: the moment the data was read
+#: and the version's own number and note.
+PER_PUBLICATION = ("as_of", "dateline", "version", "revision_note")
+
+
+def _says_the_same(version: BulletinVersion, rendered: Rendered, spec: dict) -> bool:
+    """Whether `rendered` would publish what `version` holds again (a republication sent twice):
+    the same template, the same figures and the same text in each language."""
+    return (version.spec == spec and _comparable_figures(version.figures) == _comparable_figures(rendered.figures)
+            and _comparable_documents(version.documents)
+            == _comparable_documents({lang: document.as_dict() for lang, document in rendered.documents.items()}))
+
+
+def _comparable_figures(figures: dict) -> dict:
+    return {name: {key: value for key, value in figure.items() if key != "as_of"}
+            for name, figure in json.loads(json.dumps(figures)).items()}
+
+
+def _comparable_documents(documents: dict) -> dict:
+    normal = json.loads(json.dumps(documents))  # as stored: tuples become lists
+    for document in normal.values():
+        for key in PER_PUBLICATION:
+            document.pop(key, None)
+        for figure in document.get("figures", ()):
+            figure.pop("as_of", None)
+    return normal
 
 
 def open_data_csv(figures: dict) -> bytes:

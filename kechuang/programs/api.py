@@ -34,7 +34,7 @@ from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.response import Response
 
 from kechuang.accounts.scoping import visible_to
-from kechuang.api import answer_service_errors, spreadsheet
+from kechuang.api import SPREADSHEET_RESPONSES, answer_service_errors, spreadsheet
 from kechuang.registry.api.fields import KeyRelatedField, storable
 from kechuang.registry.api.serializers import organisation_field, region_field
 from kechuang.registry.api.views import JSONParser
@@ -64,10 +64,17 @@ from .models import (
 
 
 def text_of(request, name: str, limit: int = 4000) -> str:
-    value = request.data.get(name, "") if isinstance(request.data, dict) else ""
+    """The text field `name` of a JSON object body (empty when not sent). Any other body
+    (a list, a number) or value is refused, naming the field; so is a text too long for
+    the record, rather than cut short."""
+    if not isinstance(request.data, dict):
+        raise DRFValidationError({"non_field_errors": [f'send a JSON object, e.g. {{"{name}": "…"}}']})
+    value = request.data.get(name, "")
     if not isinstance(value, str) or not storable(value):
         raise DRFValidationError({name: ["give it as text"]})
-    return value[:limit]
+    if len(value) > limit:
+        raise DRFValidationError({name: [f"at most {limit} characters ({len(value)} sent)"]})
+    return value
 
 
 # --- calls -------------------------------------------------------------------------------
@@ -116,10 +123,12 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
     @extend_schema(summary="The call's projects, best mean review score first (the bureau)",
                    responses=inline_serializer("RankedProject", {
                        "project": serializers.CharField(), "title_zh": serializers.CharField(),
-                       "state": serializers.CharField(), "mean_total": serializers.DecimalField(7, 2),
+                       "state": serializers.CharField(),
+                       "mean_total": serializers.DecimalField(7, 2, allow_null=True,
+                                                              help_text="null until a review has scored it"),
                        "reviews": serializers.IntegerField(),
                        "totals": serializers.ListField(child=serializers.DecimalField(7, 2))}, many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def ranking(self, request, key=None):
         ranked = answer_service_errors(lambda: services.ranking(self.get_object(), by=request.user))
         def decimal(value):  # as the serializers render decimals: exact, as text
@@ -420,7 +429,7 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
 
     @extend_schema(summary="The filtered list as a spreadsheet (Chinese headers for zh-hans)",
                    parameters=[OpenApiParameter("download", str, enum=["xlsx", "csv"])],
-                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+                   responses=SPREADSHEET_RESPONSES)
     @action(detail=False, methods=["get"])
     def export(self, request):
         chinese = translation.get_language() in ("zh-hans", "zh-cn", "zh")
@@ -573,7 +582,8 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
 
     @extend_schema(summary="Download an attachment (whoever sees the project)", filters=False,
                    parameters=[OpenApiParameter("attachment_id", int, OpenApiParameter.PATH)],
-                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+                   # served with the type it was uploaded as (a PDF, a Word file, an image …)
+                   responses={(200, "*/*"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"], url_path=r"attachments/(?P<attachment_id>[0-9]+)/download",
             url_name="attachment-download")
     def download_attachment(self, request, key=None, attachment_id=None):
@@ -590,14 +600,16 @@ class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
 
 
 def _transition_action(name: str, label: str):
-    @extend_schema(summary=label, request=inline_serializer(f"{name.title().replace('_', '')}Comment", {
-        "comment": serializers.CharField(required=False)}), responses=ProjectSerializer)
     def act(self, request, key=None):
         return self._take(request, name)
 
     # The attribute is `<name>_` (`return` is a keyword); the URL is the transition's name.
     act.__name__ = f"{name}_"
-    return action(detail=True, methods=["post"], url_path=name, url_name=name)(act)
+    # The schema last, over the action (as `@extend_schema` above `@action`): the other
+    # way round, the action's defaults would document the whole project as the body.
+    return extend_schema(summary=label, request=inline_serializer(f"Project{name.title().replace('_', '')}Comment", {
+        "comment": serializers.CharField(required=False, allow_blank=True, max_length=4000)}),
+        responses=ProjectSerializer)(action(detail=True, methods=["post"], url_path=name, url_name=name)(act))
 
 
 for _transition in services.LIFECYCLE.transitions.values():

@@ -3,6 +3,7 @@
 form: `put_error`)."""
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 from django import forms
@@ -79,6 +80,10 @@ class ApplicationForm(forms.Form):
     planned_end = forms.DateField(label=pgettext_lazy("project", "Planned end"), required=False, widget=DateInput())
     file = forms.FileField(label=_("Attach a file"), required=False)
     updated_at = forms.CharField(widget=forms.HiddenInput, required=False)
+    #: A new application's key, made when the blank form is shown (in the form of
+    #: services.new_project's keys): the form sent twice, by a double click or a browser's
+    #: retry, names the application its first sending made instead of making a second.
+    key = forms.RegexField(regex=r"^project-[0-9a-f]{16}$", widget=forms.HiddenInput, required=False)
 
     #: The fields the services take (the rest: who applies, the file, the version).
     PROJECT_FIELDS = ("category", "title_zh", "title_en", "summary", "requested_funding", "own_funding",
@@ -90,8 +95,10 @@ class ApplicationForm(forms.Form):
         self.fields["applicant"].queryset = applicants
         if editing:
             del self.fields["applicant"]  # the applicant of a draft stays
+            del self.fields["key"]
         else:
             del self.fields["updated_at"]
+            self.fields["key"].initial = f"project-{uuid.uuid4().hex[:16]}"
         limit = readable_size(max_bytes())
         labels = ", ".join(TYPES[t][0] for t in allowed_types() if t in TYPES)
         self.fields["file"].help_text = _("%(types)s; at most %(limit)s. Checked by its contents.") % {

@@ -91,6 +91,11 @@ class NotAllowed(ProgrammeError, RoleRefusal):
 # --- calls -------------------------------------------------------------------------------
 
 
+#: The years a call may open or close in: a typing slip (1703, 20230) is refused, not kept
+#: (and before 1901 Shanghai's time was its local mean time, +08:05:43, no RFC 3339 offset).
+CALL_YEARS = (1990, 2100)
+
+
 @transaction.atomic
 def open_call(region: Region, *, key: str, programme_zh: str, categories: list[str], opens: dt.datetime,
               closes: dt.datetime, criteria: list[dict] = (), required_documents: list[str] = (),
@@ -106,6 +111,10 @@ def open_call(region: Region, *, key: str, programme_zh: str, categories: list[s
         raise NotAllowed("region", f"only a bureau admin of {region.name_zh} {region.code} opens its calls")
     if not call.categories or any(not str(c).strip() for c in call.categories):
         raise ProgrammeError("categories", "a call names at least one category, e.g. 普通科创项目")
+    for name in ("opens", "closes"):
+        year = timezone.localtime(getattr(call, name), SHANGHAI).year
+        if not CALL_YEARS[0] <= year <= CALL_YEARS[1]:
+            raise ProgrammeError(name, f"a call {name} between {CALL_YEARS[0]} and {CALL_YEARS[1]}, not in {year}")
     if call.closes <= call.opens:
         raise ProgrammeError("closes", "a call closes after it opens")
     for criterion in call.criteria:

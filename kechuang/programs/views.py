@@ -15,7 +15,7 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, OuterRef, Q, Subquery
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -225,15 +225,16 @@ def applications(request):
     })
 
 
-def _save_application(request, form: ApplicationForm, project: Project | None, call: Call):
-    """Create or change the draft and attach the file, together (a refused file leaves no
-    new draft behind); then submit it if asked. The answer: a redirect, or None with the
-    form holding the errors (and `form.project` the draft, once there is one)."""
+def _save_application(request, form: ApplicationForm, project: Project | None, call: Call, key: str | None = None):
+    """Create (under `key`, the new-application form's one-time key) or change the draft and
+    attach the file, together (a refused file leaves no new draft behind); then submit it if
+    asked. The answer: a redirect, or None with the form holding the errors (and
+    `form.project` the draft, once there is one)."""
     data = form.cleaned_data
     try:
         with transaction.atomic():
             if project is None:
-                project = services.create_project(data["applicant"], call=call, by=request.user,
+                project = services.create_project(data["applicant"], call=call, by=request.user, key=key,
                                                   **form.project_values())
             else:
                 project = services.update_draft(project, by=request.user, unchanged_since=form.version(),
@@ -242,6 +243,11 @@ def _save_application(request, form: ApplicationForm, project: Project | None, c
                 attach(project, data["file"], by=request.user)
     except services.NotAllowed as exc:
         raise PermissionDenied(exc.reason) from None
+    except IntegrityError:
+        # The same form sent twice at once: the other sending made the application first.
+        if project is None and key and (made := _made_by_form(request, key)) is not None:
+            return _sent_again(request, made)
+        raise
     except services.ProgrammeError as exc:
         if exc.field == "updated_at":
             form.add_error(None, _("Someone else saved this application after you opened it. Reload the page to "
@@ -262,6 +268,22 @@ def _save_application(request, form: ApplicationForm, project: Project | None, c
         form.add_error(None, _("The draft is saved, but it was not submitted: see the reasons below."))
         return None
     messages.success(request, _("The application is submitted to the bureau."))
+    return redirect("programs-application", key=project.key)
+
+
+def _made_by_form(request, key: str) -> Project | None:
+    """The application an earlier sending of this user's new-application form made, named by
+    the form's one-time key."""
+    return Project.objects.filter(key=key, created_by=request.user).first()
+
+
+def _sent_again(request, project: Project):
+    """The answer to a new-application form sent again (a double click, a browser's retry after
+    a timeout): the application its first sending made, unchanged, with the first answer's news."""
+    if project.state == P.DRAFT:
+        messages.success(request, _("The draft is saved. Submit it when it is complete."))
+    elif project.state == P.SUBMITTED:
+        messages.success(request, _("The application is submitted to the bureau."))
     return redirect("programs-application", key=project.key)
 
 
@@ -320,7 +342,12 @@ def apply(request, key: str):
                            applicants=_own_enterprises(request))
     project = None
     if request.method == "POST" and form.is_valid():
-        answer = _save_application(request, form, None, call)
+        once = form.cleaned_data["key"] or None
+        if once and (made := _made_by_form(request, once)) is not None:
+            return _sent_again(request, made)
+        if once and Project.objects.filter(key=once).exists():
+            once = None  # another user's application holds it (a form tampered with): a key of its own
+        answer = _save_application(request, form, None, call, key=once)
         if answer is not None:
             return answer
         project = getattr(form, "project", None)

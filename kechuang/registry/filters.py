@@ -50,7 +50,10 @@ class LookupField(forms.CharField):
             return None
         row = self.queryset.filter(**{self.to_field: key}).first()
         if row is None:
-            raise ValidationError(f"no {self.noun} has the {self.to_field} {key}", code="unknown")
+            # The value goes in as a parameter, never into the message: django-filter
+            # formats every message with `%`, and a key may hold one (`?sector=%Y`).
+            raise ValidationError("no %(noun)s has the %(field)s %(key)s", code="unknown",
+                                  params={"noun": self.noun, "field": self.to_field, "key": key})
         self.check(row)
         return row
 
@@ -62,8 +65,8 @@ class ContainerField(LookupField):
     def check(self, row):
         if row.kind not in CONTAINER_KINDS:
             raise ValidationError(
-                f"{row.key} is of kind {row.kind}; only a zone or park contains organisations",
-                code="not_a_container",
+                "%(key)s is of kind %(kind)s; only a zone or park contains organisations",
+                code="not_a_container", params={"key": row.key, "kind": row.kind},
             )
 
 

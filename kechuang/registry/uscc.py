@@ -1,16 +1,18 @@
-"""Unified Social Credit Code (统一社会信用代码, GB 32100-2015).
+"""Unified Social Credit Code (统一社会信用代码, GB 32100-2015; domain-rules.md §4).
 
-python-stdnum checks length, character set and the mod-31 check character (position
-18). It does not check position 17, which is the GB 11714 organisation-code check
-character of the embedded entity identifier (positions 9–17); we add that here.
+The structure is checked here: 18 characters of the code's alphabet, positions 3–8 the
+registering authority's six-digit division code, position 17 the GB 11714 check character
+of the entity identifier (positions 9–16), position 18 the mod-31 check character, which
+python-stdnum computes. stdnum's own `validate` is not used: it wants positions 1–8 to be
+digits, and so refuses the letter registration-authority codes A (军队), N (农业) and Y (其他).
 """
 
 from dataclasses import dataclass
 
 from stdnum.cn import uscc as stdnum_uscc
-from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
 
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+DIGITS = "0123456789"
 _GB11714_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 
@@ -42,21 +44,19 @@ def check_char(first17: str) -> str:
 
 
 def check(value: str) -> USCCCheck:
+    """Check a code as written (spaces, hyphens and lower case allowed). Positions 1 and 2, the
+    registration authority and the type of entity, may be any character of the alphabet: a
+    digit, or a letter as for the authorities A, N and Y."""
     code = stdnum_uscc.compact(value or "")
-    try:
-        stdnum_uscc.validate(code)
-    except InvalidChecksum:
-        expected = check_char(code[:17])
-        return USCCCheck(code, f"check character is {code[17]!r}, expected {expected!r}", True)
-    except InvalidLength:
+    if len(code) != 18:
         return USCCCheck(code, f"must be 18 characters, got {len(code)}")
-    except (InvalidFormat, InvalidComponent):
-        bad = sorted({ch for ch in code if ch not in CHARSET})
-        if bad:
-            return USCCCheck(code, f"contains characters not used in the code: {''.join(bad)} (I, O, Z, S and V never appear)")
-        return USCCCheck(code, "positions 3–8 must be a six-digit division code")
-    except ValidationError as exc:  # pragma: no cover - any future stdnum error class
-        return USCCCheck(code, str(exc))
+    if bad := sorted({ch for ch in code if ch not in CHARSET}):
+        return USCCCheck(code, f"contains characters not used in the code: {''.join(bad)} (I, O, Z, S and V never appear)")
+    if any(ch not in DIGITS for ch in code[2:8]):
+        return USCCCheck(code, f"positions 3–8 must be a six-digit division code, not {code[2:8]!r}")
+    expected = check_char(code[:17])
+    if code[17] != expected:
+        return USCCCheck(code, f"check character is {code[17]!r}, expected {expected!r}", True)
     inner = gb11714_check_char(code[8:16])
     if code[16] != inner:
         return USCCCheck(code, f"organisation-code check character (position 17) is {code[16]!r}, expected {inner!r}", True)

@@ -14,17 +14,16 @@ metric, period and kind, which supersedes the current figure and keeps it.
 
 import django_filters as filters
 from django.db.models import Q
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from kechuang.accounts.scoping import can_review, visible_to
-from kechuang.api import answer_service_errors, spreadsheet
+from kechuang.api import SPREADSHEET_RESPONSES, answer_service_errors, spreadsheet
 from kechuang.registry.api.fields import KeyRelatedField, storable
 from kechuang.registry.api.serializers import organisation_field, region_field, source_field
 from kechuang.registry.api.views import JSONParser
@@ -95,6 +94,14 @@ class PeriodField(serializers.CharField):
             return Period.parse(text)
         except PeriodError as exc:
             raise serializers.ValidationError(str(exc)) from None
+
+
+class Conflict(APIException):
+    """409: the figure changed between the moment this request read it and its decision
+    (another bureau admin decided it at the same moment); reading it again shows theirs."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
 
 
 class ObservationSerializer(serializers.ModelSerializer):
@@ -219,7 +226,14 @@ class ObservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
         comment = request.data.get("comment", "") if isinstance(request.data, dict) else ""
         if not isinstance(comment, str) or not storable(comment):
             raise DRFValidationError({"comment": ["give the comment as text"]})
-        answer_service_errors(lambda: services.take(figure, name, by=request.user, comment=comment))
+
+        def take():
+            try:
+                return services.take(figure, name, by=request.user, comment=comment)
+            except services.StatisticsConflict as conflict:
+                raise Conflict({conflict.field: [conflict.reason]}) from None
+
+        answer_service_errors(take)
         return Response(self.get_serializer(figure).data)
 
     @extend_schema(request=None, summary="Submit the figure to the bureau (报送)")
@@ -248,15 +262,16 @@ class ObservationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixin
         description="The same filters as the list; `download=xlsx` (default) or `csv` (UTF-8 with a BOM, "
                     "which Excel opens correctly). Cells a spreadsheet would run as formulas are neutralised.",
         parameters=[OpenApiParameter("download", str, enum=["xlsx", "csv"])],
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses=SPREADSHEET_RESPONSES,
     )
     @action(detail=False, methods=["get"])
     def export(self, request):
         return spreadsheet(request, "figures", lambda out, fmt: export_observations(
             self.filter_queryset(self.get_queryset()), out, format=fmt))
 
-    @extend_schema(summary="Every value the figure has had, newest first", filters=False)
-    @action(detail=True, methods=["get"])
+    @extend_schema(summary="Every value the figure has had, newest first", filters=False,
+                   responses=ObservationSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None)
     def versions(self, request, pk=None):
         figure = self.get_object()
         versions = Observation.objects.filter(
@@ -274,14 +289,17 @@ class DataLockSerializer(serializers.ModelSerializer):
     period = PeriodField(max_length=40)
     locked_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     unlocked_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    approved = serializers.IntegerField(read_only=True, required=False,
-                                        help_text="On creation: how many submitted figures it approved.")
+    approved = serializers.SerializerMethodField(
+        help_text="On creation: how many submitted figures it approved; null when the lock is read back.")
 
     class Meta:
         model = DataLock
         fields = ["api_url", "id", "region", "period", "period_start", "period_end", "locked_by", "locked_at",
                   "unlocked_by", "unlocked_at", "unlock_reason", "approved"]
         read_only_fields = ["period_start", "period_end", "locked_at", "unlocked_at", "unlock_reason"]
+
+    def get_approved(self, lock) -> int | None:
+        return getattr(lock, "approved", None)
 
     def create(self, attrs):
         request = self.context["request"]
@@ -333,7 +351,7 @@ class CompletenessView(APIView):
             OpenApiParameter("period", str, required=True, description="Period code or Chinese form"),
             OpenApiParameter("download", str, enum=["xlsx", "csv"], description="The list as a spreadsheet"),
         ],
-        responses={200: MissingReportSerializer(many=True), (200, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses={200: MissingReportSerializer(many=True), **SPREADSHEET_RESPONSES},
     )
     def get(self, request):
         region = Region.objects.filter(code=str(request.query_params.get("region", ""))[:12]).first()

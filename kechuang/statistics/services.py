@@ -107,7 +107,8 @@ def record_observation(subject: Organisation | Region, metric: "Metric | str", p
                        status: str = ObservationStatus.DRAFT, comment: str = "",
                        today: dt.date | None = None) -> Observation:
     """Record one figure. A figure for the same subject, metric, period and kind that is
-    already there is superseded (kept, with `superseded_at`), never overwritten.
+    already there is superseded (kept, with `superseded_at`), never overwritten; when the
+    new one would only repeat it (`_restates`), the current figure is returned unchanged.
 
     `unit` is the unit the value is given in (万元, 亿元 …; default the metric's base
     unit); the value is stored converted, exactly, and as entered. Status beyond
@@ -151,15 +152,28 @@ def record_observation(subject: Organisation | Region, metric: "Metric | str", p
     stored[metric.code] = base_value
     for problem in rules.part_whole_problems(stored, {m.code: m for m in Metric.objects.filter(code__in=stored)}):
         raise StatisticsError("value", problem)
-    superseded = Observation.objects.current().filter(
+    current = Observation.objects.current().filter(
         organisation=row.organisation, region=row.region, metric=metric, period=period.code, kind=kind)
-    superseded.update(superseded_at=timezone.now())
+    if (existing := current.first()) is not None and _restates(row, existing):
+        return existing
+    current.update(superseded_at=timezone.now())
     row.full_clean(validate_constraints=False)
     row.save()
     if reviewed:  # at the moment it was recorded: a figure as of any later moment counts as reviewed then
         row.reviewed_at = row.created_at
         row.save(update_fields=["reviewed_at"])
     return row
+
+
+def _restates(row: Observation, stored: Observation) -> bool:
+    """Whether recording `row` would only repeat the current figure `stored`, as a form or a
+    request sent twice does: the same value, source, comment and status, or submitted again
+    when the bureau has already approved or published it. The importer counts such a row
+    unchanged too; writing it would make a correction that corrects nothing."""
+    same_status = row.status == stored.status or (row.status == S.SUBMITTED
+                                                 and stored.status in (S.APPROVED, S.PUBLISHED))
+    return (same_status and row.value == stored.value and row.source_id == stored.source_id
+            and row.comment == stored.comment)
 
 
 def _check_may_write(by, row: Observation) -> None:
@@ -244,11 +258,23 @@ def in_region(observations, region: Region):
 # --- the approval workflow -------------------------------------------------------------
 
 
+class StatisticsConflict(StatisticsError):
+    """Someone else changed the figure between the moment the caller read it and now (the
+    API answers 409): two bureau admins approving the same figure at once, say."""
+
+
 @transaction.atomic
 def take(observation: Observation, transition: str, *, by=None, comment: str = "") -> Observation:
     """Move a figure along the approval workflow. Submitting is for whoever may report
     for the subject; returning, approving and publishing are the bureau's. A returned
-    figure carries the bureau's comment."""
+    figure carries the bureau's comment.
+
+    The row is read again, locked, so that of two people acting on one figure at the same
+    moment the second waits for the first and is then refused (StatisticsConflict) rather
+    than overwriting the first's decision."""
+    stored = Observation.objects.select_for_update().get(pk=observation.pk)
+    if (stored.status, stored.superseded_at) != (observation.status, observation.superseded_at):
+        raise StatisticsConflict("status", _changed_meanwhile(stored))
     try:
         step = APPROVAL.check(transition, observation.status)
     except TransitionError as exc:
@@ -272,6 +298,15 @@ def take(observation: Observation, transition: str, *, by=None, comment: str = "
         fields += ["reviewed_by", "reviewed_at"]
     observation.save(update_fields=fields)
     return observation
+
+
+def _changed_meanwhile(stored: Observation) -> str:
+    if stored.superseded_at is not None:
+        return (f"this figure was superseded by a correction at {timezone.localtime(stored.superseded_at):%H:%M:%S}, "
+                "after you opened it; act on the current one")
+    who = f" by {stored.reviewed_by}" if stored.reviewed_by_id and stored.status != S.SUBMITTED else ""
+    return (f"someone else acted on this figure at the same moment: it is now {stored.status}{who}; "
+            "reload it to see their decision")
 
 
 # --- completeness ----------------------------------------------------------------------

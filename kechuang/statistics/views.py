@@ -875,6 +875,7 @@ def upload(request):
         )
     page = lists.page(request, jobs)
     for job in page.object_list:
+        tasks.settle_if_interrupted(job)
         job.status_label = JOB_STATUS_LABELS.get(job.status, job.status)
     return render(request, "statistics/upload.html", {"form": form, "page": page})
 
@@ -894,7 +895,7 @@ PROBLEMS_PER_PAGE = 50
 def import_job(request, pk: int):
     """An import's status, refreshed by htmx while it runs; when it ends, what it wrote or every
     problem it found, and the error report to download, correct and upload again."""
-    job = _own_job(request, pk)
+    job = tasks.settle_if_interrupted(_own_job(request, pk))
     running = job.status in (ImportJob.Status.PENDING, ImportJob.Status.RUNNING)
     progress = tasks.read_progress(job) if running else None
     report = job.report or {}

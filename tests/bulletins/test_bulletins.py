@@ -263,6 +263,22 @@ def test_a_correction_after_publication_changes_nothing_published_and_shows_as_w
     assert services.file_of(published, "en", "md").sha256 == before[("en", "md")][0]
 
 
+def test_a_republication_repeating_the_latest_note_is_refused_only_while_nothing_changed(published):
+    """Found by the retried-requests drill: a republication sent twice made two identical versions."""
+    share = Indicator.objects.get(code="high_tech_share").official_metric
+    record_observation(tongzhou(), share, "2023H1", Decimal(57), status="published")
+    note = "The high-tech share corrected."
+    assert services.publish(published.bulletin, note=note).number == 2
+    with pytest.raises(services.BulletinError) as refused:
+        services.publish(published.bulletin, note=note)
+    assert refused.value.field == "note"
+    assert "version 2 was published at" in refused.value.reason and "nothing has changed" in refused.value.reason
+    record_observation(tongzhou(), share, "2023H1", Decimal(58), status="published")
+    assert services.publish(published.bulletin, note=note).number == 3  # the same note, but a figure changed
+    assert services.publish(published.bulletin, note="Republished to say so.").number == 4  # a new note
+    assert list(published.bulletin.versions.values_list("number", flat=True).order_by("number")) == [1, 2, 3, 4]
+
+
 def test_a_published_version_is_never_changed(published):
     published.note = "rewritten"
     with pytest.raises(ValueError):

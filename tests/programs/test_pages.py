@@ -5,6 +5,7 @@ sorting, pages, htmx part and export, the number of queries, and both languages.
 
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 import openpyxl
@@ -360,6 +361,56 @@ def test_a_refused_submission_keeps_the_draft_and_shows_the_guard_s_reason(clien
     project.refresh_from_db()
     assert project.state == ProjectState.SUBMITTED and project.category == CATEGORIES[1]
     assert Project.objects.count() == 1
+
+
+def one_time_key(client) -> str:
+    """The key the blank application form carries for the application it will make."""
+    page = text(client.get("/programmes/calls/tongzhou-now/apply/"))
+    (key,) = re.findall(r'<input type="hidden" name="key" value="(project-[0-9a-f]{16})"', page)
+    return key
+
+
+def test_the_form_sent_again_names_the_application_its_first_sending_made(client, pages):
+    client.force_login(pages["owner"])
+    key = one_time_key(client)
+    assert one_time_key(client) != key  # each blank form makes its own application
+    first = client.post("/programmes/calls/tongzhou-now/apply/", form_data(applicant=pages["firm"].pk, key=key,
+                                                                          draft="1"))
+    again = client.post("/programmes/calls/tongzhou-now/apply/", form_data(applicant=pages["firm"].pk, key=key,
+                                                                          title_zh="改过的标题", submit="1"))
+    project = Project.objects.get()
+    assert project.key == key and first["Location"] == again["Location"] == f"/programmes/applications/{key}/"
+    assert project.title_zh == "真空泵国产化" and project.state == ProjectState.DRAFT  # the second changed nothing
+    assert "草稿已保存" in text(client.get(again["Location"]))
+
+
+def test_a_refused_submission_sent_again_lands_on_its_draft(client, pages):
+    client.force_login(pages["owner"])
+    data = form_data(applicant=pages["firm"].pk, key=one_time_key(client), category="", submit="1")
+    assert "草稿已保存，但未能提交" in text(client.post("/programmes/calls/tongzhou-now/apply/", data))
+    again = client.post("/programmes/calls/tongzhou-now/apply/", data)  # the browser's "send again"
+    project = Project.objects.get()
+    assert again.status_code == 302 and again["Location"] == f"/programmes/applications/{project.key}/"
+    assert project.state == ProjectState.DRAFT
+
+
+def test_a_key_of_another_user_s_application_makes_a_new_one(client, pages):
+    theirs = draft(pages, call=pages["open"], title_zh="他人的项目")
+    Project.objects.filter(pk=theirs.pk).update(key="project-0123456789abcdef", created_by=pages["bureau"])
+    client.force_login(pages["owner"])
+    answer = client.post("/programmes/calls/tongzhou-now/apply/",
+                         form_data(applicant=pages["firm"].pk, key="project-0123456789abcdef", draft="1"))
+    mine = Project.objects.get(title_zh="真空泵国产化")
+    assert answer.status_code == 302 and answer["Location"] == f"/programmes/applications/{mine.key}/"
+    assert mine.key != "project-0123456789abcdef"
+    assert Project.objects.get(pk=theirs.pk).title_zh == "他人的项目"
+
+
+def test_a_garbled_one_time_key_is_refused_and_makes_nothing(client, pages):
+    client.force_login(pages["owner"])
+    html = text(client.post("/programmes/calls/tongzhou-now/apply/",
+                            form_data(applicant=pages["firm"].pk, key="../../admin", draft="1")))
+    assert 'class="errors"' in html and not Project.objects.exists()
 
 
 def test_a_draft_is_edited_and_more_files_attached(client, pages):

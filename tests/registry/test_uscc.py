@@ -86,3 +86,29 @@ def test_legacy_import_stores_the_warning_on_the_organisation():
     org, _ = save_organisation("legacy", kind="enterprise", name_en="Legacy Co", uscc="91350203M0001QAY9B", legacy_uscc=True)
     org.refresh_from_db()
     assert org.uscc == "91350203M0001QAY9B" and "expected '9'" in org.uscc_warning
+
+
+def letter_authority_code(authority: str, division: str = "320612", identifier: str = "MA1XU4B0") -> str:
+    """A valid code of a registration authority written with a letter (GB 32100: A 军队, N 农业, Y 其他)."""
+    return uscc.make(authority + division, identifier)
+
+
+@pytest.mark.parametrize("authority", ["A1", "A9", "N1", "N2", "N3", "N9", "Y1"])
+def test_letter_authority_codes_are_valid(authority):
+    code = letter_authority_code(authority)
+    assert code[:2] == authority and uscc.check(code.lower()).valid
+
+
+def test_a_letter_authority_code_with_a_wrong_check_character_names_the_expected_one():
+    code = letter_authority_code("N2")
+    wrong = "0" if code[17] != "0" else "1"
+    result = uscc.check(code[:17] + wrong)
+    assert not result.valid and result.checksum_only and f"expected {code[17]!r}" in result.error
+
+
+@pytest.mark.parametrize("code", ["91A20612MA62K0260E", "9151208AMA62K0260E", "N23206I2MA1XU4B0X0"])
+def test_a_letter_in_the_division_code_is_refused_naming_the_positions(code):
+    result = uscc.check(code)
+    assert not result.valid and not result.checksum_only
+    reason = "I, O, Z, S and V" if "I" in code else f"positions 3–8 must be a six-digit division code, not {code[2:8]!r}"
+    assert reason in result.error

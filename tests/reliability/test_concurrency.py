@@ -13,17 +13,20 @@ import threading
 import pytest
 from django.conf import settings
 from django.db import IntegrityError, connections
+from django.test import Client
 
 from kechuang.accounts.models import Role
 from kechuang.accounts.services import grant_role
 from kechuang.bulletins import services as bulletins
 from kechuang.bulletins.models import BulletinVersion
 from kechuang.programs import services as programs
+from kechuang.programs import views
 from kechuang.programs.models import Project, ProjectTransition
 from kechuang.statistics import services as statistics
 from kechuang.statistics.models import Observation
 from kechuang.statistics.periods import Period
 from tests.programs.conftest import draft, place, walk  # noqa: F401  (the programmes' small world)
+from tests.programs.test_pages import form_data, media, pages  # noqa: F401  (…with a call open now)
 from tests.reliability.test_faults import TEMPLATE, versions_are_whole
 from tests.statistics.conftest import district, metrics  # noqa: F401  (the statistics' district)
 
@@ -100,6 +103,34 @@ def test_a_draft_saved_from_two_pages_at_once_keeps_one_change_and_refuses_the_o
     assert Project.objects.get(pk=project.pk).title_zh == won.title_zh
 
 
+def test_the_application_form_sent_twice_at_once_makes_one_application(pages, monkeypatch):  # noqa: F811
+    """A double click: both sendings look for the application of the form's key before either
+    has made it; the second to write finds the first's (the unique key) and answers with it."""
+    looked = threading.Barrier(2)
+    look = views._made_by_form
+    first_look = threading.local()
+
+    def both_look_first(request, key):
+        found = look(request, key)
+        if not getattr(first_look, "done", False):
+            first_look.done = True
+            looked.wait(timeout=60)
+        return found
+
+    monkeypatch.setattr(views, "_made_by_form", both_look_first)
+    clients = [Client() for _ in range(2)]
+    for client in clients:
+        client.force_login(pages["owner"])
+    data = form_data(applicant=pages["firm"].pk, key="project-00000000000000ab", submit="1")
+    outcomes = collide(*[lambda client=client: client.post("/programmes/calls/tongzhou-now/apply/", data)
+                         for client in clients])
+    assert [verdict for verdict, _ in outcomes] == ["won", "won"]
+    assert [answer.status_code for _, answer in outcomes] == [302, 302]
+    (project,) = Project.objects.filter(title_zh="真空泵国产化")
+    assert {answer["Location"] for _, answer in outcomes} == {f"/programmes/applications/{project.key}/"}
+    assert project.transitions.filter(name="submit").count() == 1
+
+
 # --- statistics --------------------------------------------------------------------------------
 
 
@@ -110,12 +141,6 @@ def colleague(district, django_user_model):  # noqa: F811
     return user
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kechuang/statistics/services.py: take() checks the status of the row the caller loaded and saves it "
-    "without a lock, so two bureau admins approving the same figure at once both succeed (the second "
-    "overwrites reviewed_by/reviewed_at). Suggested fix: take() re-reads the row with "
-    "Observation.objects.select_for_update().get(pk=…) and checks the status and superseded_at of that row, "
-    "as programs.services.take does"))
 def test_two_bureau_admins_approving_one_figure_at_once_one_wins(district, colleague):  # noqa: F811
     figure = statistics.record_observation(district["jia"], "industrial-output", "2023H1", 1234, unit="万元",
                                            status="submitted")
@@ -124,17 +149,22 @@ def test_two_bureau_admins_approving_one_figure_at_once_one_wins(district, colle
                        lambda: statistics.take(second, "approve", by=colleague))
     assert winners(outcomes) == 1
     (lost,) = [error for verdict, error in outcomes if verdict == "lost"]
-    assert isinstance(lost, statistics.StatisticsError) and lost.field == "status"
+    assert isinstance(lost, statistics.StatisticsConflict) and lost.field == "status"
+    assert "same moment" in lost.reason and "approved" in lost.reason
+    (won,) = [result for verdict, result in outcomes if verdict == "won"]
+    stored = Observation.objects.get(pk=figure.pk)  # the winner's decision stands, not overwritten
+    assert stored.status == "approved" and stored.reviewed_by == won.reviewed_by
 
 
 def test_the_same_figure_recorded_twice_at_once_is_current_once(district):  # noqa: F811
     outcomes = collide(*[lambda: statistics.record_observation(district["jia"], "industrial-output", "2023H1", 1234,
                                                               unit="万元", by=district["bureau"])] * 2)
+    # Either the second saw the first and returned it unchanged (the same figure again), or the
+    # unique index refused it: one row, never two current figures.
+    assert Observation.objects.filter(organisation=district["jia"]).count() == 1
     assert Observation.objects.current().filter(organisation=district["jia"]).count() == 1
-    # Either the second waited and corrected the first (two rows, one current), or the unique
-    # index refused it (one row): never two current figures.
-    assert Observation.objects.filter(organisation=district["jia"]).count() == winners(outcomes)
     assert all(isinstance(error, IntegrityError) for verdict, error in outcomes if verdict == "lost")
+    assert len({result.pk for verdict, result in outcomes if verdict == "won"}) == 1
 
 
 # --- bulletins ---------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import pytest
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from kechuang.bulletins import services as bulletins
@@ -184,12 +184,8 @@ def test_an_import_killed_after_its_write_leaves_no_figure(district, tmp_path): 
     assert ImportJob.objects.count() == 1  # written before the import's transaction: the user has it to look at
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kechuang/statistics: a job whose task worker was killed stays 'running' for ever (the job page "
-    "polls every 2 s; the DBTaskResult stays RUNNING; nothing fails or retries it). Suggested fix: "
-    "tasks.import_uploaded_file holds an flock on imports/<id>.lock while it runs; the job page marks a "
-    "running job whose lock is free as failed ('interrupted: nothing was written; upload again')"))
 def test_a_job_whose_worker_died_is_shown_as_interrupted(district, settings, tmp_path):  # noqa: F811
+    """Found by the kill -9 drill: the job stayed 'running' for ever (10 of 10), its page polling."""
     settings.DATA_DIR = tmp_path
     job = ImportJob.objects.create(file_name="figures.csv", by=district["bureau"], interface="web",
                                    status=ImportJob.Status.RUNNING)
@@ -198,8 +194,40 @@ def test_a_job_whose_worker_died_is_shown_as_interrupted(district, settings, tmp
     client.force_login(district["bureau"])
     page = client.get(f"/statistics/import/{job.pk}/").content.decode()
     job.refresh_from_db()
-    assert job.status == ImportJob.Status.FAILED
+    assert job.status == ImportJob.Status.FAILED and "interrupted" in job.report["message"]
     assert 'class="status failed"' in page and 'hx-trigger="every 2s"' not in page
+    assert "nothing was written" in page
+
+
+@needs_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_during_an_import_leaves_a_job_its_page_settles(district, tmp_path):  # noqa: F811
+    """The same with a real worker process: killed inside the import's transaction, after the write."""
+    path = figures_file(district, tmp_path)
+    job = ImportJob.objects.create(file_name="figures.csv", by=district["bureau"], interface="web")
+    (tmp_path / "imports").mkdir()
+    path.rename(tmp_path / "imports" / f"{job.pk}.csv")
+    die_at(f"""
+        from kechuang.statistics import importer, tasks
+
+        write = importer._Staging.write
+
+        def then_die(self, *args):
+            write(self, *args)
+            die()
+
+        importer._Staging.write = then_die
+        tasks.import_uploaded_file.call({job.pk}, {{}})
+    """, tmp_path)
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.RUNNING  # as the dead worker left it
+    with override_settings(DATA_DIR=tmp_path):
+        client = Client(HTTP_ACCEPT_LANGUAGE="en")
+        client.force_login(district["bureau"])
+        page = client.get(f"/statistics/import/{job.pk}/").content.decode()
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FAILED and not Observation.objects.exists()
+    assert 'class="status failed"' in page
 
 
 # --- a project's approval: the step, the state and the applicant's notice together -------------
@@ -250,20 +278,33 @@ def test_the_health_check_says_the_database_is_unreachable(client):
     assert answer.status_code == 503 and answer.json() == {"status": "error", "database": "unreachable"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kechuang/urls.py: a request made while the database is down is answered 500 (Django's 'Server Error "
-    "(500)') instead of 503 with Retry-After. Suggested fix: handler500 = 'kechuang.errors.server_error', "
-    "which answers 503 with Retry-After: 5 (JSON under /api/) when sys.exc_info() holds a "
-    "django.db.OperationalError or InterfaceError, and Django's server_error otherwise"))
 @pytest.mark.parametrize("error", [OperationalError, InterfaceError])
 @pytest.mark.parametrize("path", ["/api/v1/organisations/", "/statistics/import/", "/programmes/applications/"])
 def test_a_request_while_the_database_is_down_is_answered_503(district, path, error):  # noqa: F811
+    """Found by the PostgreSQL restart drill: 623 requests were answered 500."""
     client = Client(raise_request_exception=False)
     client.force_login(district["bureau"])
     with database_down(error):
         answer = client.get(path)
     assert answer.status_code == 503 and answer["Retry-After"].isdigit()
     assert b"Traceback" not in answer.content
+    if path.startswith("/api/"):
+        assert "database" in answer.json()["detail"]
+    else:
+        assert answer["Content-Type"].startswith("text/html") and "Temporarily unavailable" in answer.content.decode()
+    assert client.get(path).status_code < 500  # the database is back: served again, nothing restarted
+
+
+def test_any_other_error_is_still_a_500(district, monkeypatch):  # noqa: F811
+    client = Client(raise_request_exception=False)
+    client.force_login(district["bureau"])
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("kechuang.statistics.views.lists.ordered", broken)
+    answer = client.get("/statistics/import/")
+    assert answer.status_code == 500 and not answer.has_header("Retry-After")
 
 
 # --- a request sent twice ----------------------------------------------------------------------
@@ -289,12 +330,8 @@ def test_a_project_created_twice_with_its_key_is_created_once(client, pages):  #
     assert Project.objects.filter(title_zh="智能传感器研发").count() == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kechuang/programs/views.py: the application form posted twice (a double click, a browser retry "
-    "after a timeout) makes two applications, each submitted. Suggested fix: the form carries a "
-    "one-time key (a hidden field with a uuid made when the blank form is shown) passed to "
-    "services.create_project(key=…); a second post with the same key redirects to that application"))
 def test_the_application_form_posted_twice_makes_one_application(client, pages):  # noqa: F811
+    """Found by the retried-requests drill: a double click made two applications, each submitted."""
     client.force_login(pages["owner"])
     page = client.get("/programmes/calls/tongzhou-now/apply/").content.decode()
     hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page))
@@ -302,15 +339,13 @@ def test_the_application_form_posted_twice_makes_one_application(client, pages):
     data = form_data(applicant=pages["firm"].pk, submit="1", **hidden)
     answers = [client.post("/programmes/calls/tongzhou-now/apply/", data) for _ in range(2)]
     assert [answer.status_code for answer in answers] == [302, 302]
-    assert Project.objects.filter(title_zh="真空泵国产化").count() == 1
+    (project,) = Project.objects.filter(title_zh="真空泵国产化")
+    assert answers[0]["Location"] == answers[1]["Location"] == f"/programmes/applications/{project.key}/"
+    assert project.transitions.filter(name="submit").count() == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kechuang/statistics/services.py: the same figure posted twice is recorded twice (the second "
-    "supersedes the first with the same value). Suggested fix: record_observation returns the current "
-    "row unchanged when value, unit, kind, source and status are the same, as the importer counts "
-    "such a row 'unchanged'"))
 def test_the_same_figure_posted_twice_is_recorded_once(district):  # noqa: F811
+    """Found by the retried-requests drill: the second post superseded the first with the same value."""
     client = Client()
     client.force_login(district["bureau"])
     body = {"organisation": "jia", "metric": "industrial-output", "period": "2023H1", "value": "1234.5",
@@ -330,16 +365,13 @@ def test_a_first_publication_sent_twice_is_published_once(district, bulletin):  
     assert versions_are_whole(bulletin) == [1]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "kechuang/bulletins/services.py: a republication sent twice with the same note makes two identical "
-    "versions. Suggested fix: publish(), under its select_for_update, refuses a version whose note equals "
-    "the latest version's while its figures (without as_of) and spec are unchanged: 'v2 was published at "
-    "… with this note, and nothing changed since'"))
 def test_a_republication_sent_twice_with_the_same_note_is_published_once(district, bulletin):  # noqa: F811
+    """Found by the retried-requests drill: the second made a version 3 identical to version 2."""
     bulletins.publish(bulletin)
     client = Client()
     client.force_login(district["bureau"])
     answers = [client.post(f"/api/v1/bulletins/{bulletin.pk}/publish/", content_type="application/json",
                            data={"note": "广告语修订 wording corrected"}) for _ in range(2)]
     assert answers[0].status_code == 201 and answers[1].status_code in (400, 409)
+    assert "nothing has changed" in answers[1].json()["note"][0]
     assert versions_are_whole(bulletin) == [1, 2]

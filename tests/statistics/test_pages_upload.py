@@ -12,6 +12,7 @@ from django.test import Client
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
+from kechuang.statistics import tasks
 from kechuang.statistics.importer import PROBLEMS_COLUMN
 from kechuang.statistics.models import ImportJob, Observation
 
@@ -124,6 +125,43 @@ def test_a_job_is_its_uploaders(district, django_capture_on_commit_callbacks):
     assert signed_in(district["owner"]).get(f"/statistics/import/{job.pk}/").status_code == 404
     assert signed_in(district["owner"]).get(f"/statistics/import/{job.pk}/problems.xlsx").status_code == 404
     assert Client().get(f"/statistics/import/{job.pk}/").status_code == 302  # sign in first
+
+
+def test_a_running_job_is_followed_while_its_worker_lives_and_failed_once_it_died(district,
+                                                                                    django_capture_on_commit_callbacks):
+    """Found by the kill -9 drill: a job whose worker was killed stayed "running" for ever."""
+    client = signed_in(district["bureau"])
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, GOOD.format(uscc=district["zhongkeyi"].uscc))
+    job = ImportJob.objects.get()
+    with tasks._importing(job):  # what the worker holds from before the job runs until its end is written
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.RUNNING)
+        assert 'hx-trigger="every 2s"' in client.get(f"/statistics/import/{job.pk}/").content.decode()
+        assert ImportJob.objects.get().status == "running"
+    # The worker is gone (as after kill -9) and never wrote the job's end.
+    page = client.get(f"/statistics/import/{job.pk}/").content.decode()
+    job.refresh_from_db()
+    assert job.status == "failed" and "interrupted" in job.report["message"] and job.finished_at is not None
+    assert 'hx-trigger="every 2s"' not in page and "Upload the file again" in page
+
+
+def test_a_job_whose_worker_died_after_the_commit_is_shown_done(district, django_capture_on_commit_callbacks):
+    client = signed_in(district["bureau"])
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(client, GOOD.format(uscc=district["zhongkeyi"].uscc))
+    run_worker()
+    ImportJob.objects.update(status=ImportJob.Status.RUNNING, rows_written=0)  # killed before its end was written
+    page = client.get(f"/statistics/import/{ImportJob.objects.get().pk}/").content.decode()
+    job = ImportJob.objects.get()
+    assert (job.status, job.rows_written) == ("done", 1) and "1 figure written" in page
+
+
+def test_the_list_of_uploads_settles_an_interrupted_job_and_leaves_a_command_s_alone(district):
+    web, command = (ImportJob.objects.create(file_name=f"{interface}.csv", by=district["bureau"], interface=interface,
+                                             status=ImportJob.Status.RUNNING) for interface in ("web", "cli"))
+    page = signed_in(district["bureau"]).get("/statistics/import/").content.decode()
+    assert ImportJob.objects.get(pk=web.pk).status == "failed" and "Failed: nothing written" in page
+    assert ImportJob.objects.get(pk=command.pk).status == "running"  # `kechuang import` holds no lock
 
 
 def test_an_analyst_cannot_upload(district, django_user_model):

@@ -18,12 +18,12 @@ import datetime as dt
 
 from django.utils.dateparse import parse_date
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
-from kechuang.api import Pagination, answer_service_errors, spreadsheet
+from kechuang.api import SPREADSHEET_RESPONSES, Pagination, answer_service_errors, spreadsheet
 from kechuang.tabular import write_table
 
 from . import report
@@ -88,6 +88,8 @@ POOL = inline_serializer("CultivationPool", {
     "count": serializers.IntegerField(), "next": serializers.URLField(allow_null=True),
     "previous": serializers.URLField(allow_null=True), "results": many(POOL_ROW),
 })
+# One pool (a page with its rule set and region), though it answers a `list` action.
+extend_schema_serializer(many=False)(POOL.__class__)
 EXPLANATION = inline_serializer("ScreeningExplanation", {
     "rank": serializers.IntegerField(allow_null=True), "organisation": ORGANISATION,
     "status": serializers.CharField(), "verdict_zh": serializers.CharField(), "verdict_en": serializers.CharField(),
@@ -151,7 +153,8 @@ class ScreeningViewSet(viewsets.ViewSet):
                                                          description="A division code, e.g. 320612"), DATE,
                                OpenApiParameter("page", int), OpenApiParameter("page_size", int),
                                OpenApiParameter("download", str, enum=["xlsx", "csv"])],
-                   responses={200: POOL}, summary="The cultivation pool of a region, closest first")
+                   responses={200: POOL, **SPREADSHEET_RESPONSES}, operation_id="v1_screening_list",
+                   summary="The cultivation pool of a region, closest first (`download=`: as a spreadsheet)")
     def list(self, request):
         on, name = _date(request), _ruleset_name(request)
         region = request.query_params.get("region", "").strip()

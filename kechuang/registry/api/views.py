@@ -88,7 +88,10 @@ class RegistryViewSet(
     # A lookup value that cannot be a key never reaches the database (a NUL byte in
     # the path would be a DataError on PostgreSQL): the URL does not match, 404.
     lookup_value_regex = ID_PATTERN
-    parser_classes = [JSONParser, parsers.FormParser, parsers.MultiPartParser]
+    # JSON only: a form cannot carry the nested rows (an organisation's aliases) or a
+    # null, and DRF would drop the one and read an empty field as the other without a
+    # word. Any other body is refused with 415.
+    parser_classes = [JSONParser]
 
     def get_queryset(self):
         return visible_to(super().get_queryset(), self.request.user)
