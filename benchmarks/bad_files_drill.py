@@ -58,6 +58,7 @@ def cases(args) -> list[tuple[str, str, str]]:
         ("list-100mb", "designations", "list-100mb.csv"),
         ("list-zip-bomb", "designations", f"list-bomb-{args.bomb_gb}gb.xlsx"),
         ("world-last-entry-bad", "world", "world-20000-organisations-last-bad.yaml"),
+        ("world-cut-between-entries", "world", "world-20000-organisations-declared-cut-at-15000.yaml"),
         ("world-billion-laughs", "world", "world-billion-laughs-9-levels.yaml"),
         ("attachment-zip-bomb", "attachments", f"attachment-bomb-{args.bomb_gb}gb.xlsx"),
     ]
@@ -104,6 +105,9 @@ def build(name: str, path: Path, args) -> None:
                 handle.write(line)
     elif name == "world-last-entry-bad":
         path.write_text(corpus.organisations_world(20_000), encoding="utf-8")
+    elif name == "world-cut-between-entries":
+        lines = corpus.organisations_world(20_000, bad_last=False, declared=True).splitlines(keepends=True)
+        path.write_text("".join(lines[: 3 + 15_000]), encoding="utf-8")
     elif name == "world-billion-laughs":
         path.write_text(corpus.billion_laughs(levels=9), encoding="utf-8")
     else:

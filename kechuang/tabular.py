@@ -32,6 +32,12 @@ Choices made here, for importers to rely on:
 - Large CSV files: `open_table` reads a CSV file row by row (the encoding is found in a
   first pass over the bytes), so a file of millions of rows costs the memory of one row;
   a workbook is read whole, as `read_table` reads it.
+- A byte the encoding cannot read (a stray byte, GBK rows pasted below UTF-8 ones): the
+  file is read in the encoding that reads furthest, and the first byte it cannot read
+  refuses the file naming its own row and column, not where reading happened to fail.
+- Limits are checked before the cost they bound: a file over `max_bytes` from its size,
+  a zip bomb from its declared sizes, a workbook's shared strings (held in memory whole)
+  by counting them against `max_cells`.
 - Duplicate column names are refused, naming the columns: an importer taking the first
   of two "本期" columns could load last year's figures as this year's. A column with
   data but no name is called "column F"; a column with neither is dropped.
@@ -46,6 +52,7 @@ import re
 import unicodedata
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -58,6 +65,7 @@ import openpyxl
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter, range_boundaries
+from openpyxl.xml.constants import ARC_CONTENT_TYPES, SHARED_STRINGS
 
 MEGABYTE = 1024 * 1024
 DEFAULT_MAX_BYTES = 50 * MEGABYTE
@@ -70,6 +78,9 @@ DEFAULT_MAX_UNPACKED_BYTES = 250 * MEGABYTE
 MAX_COMPRESSION_RATIO = 100
 # Small parts (styles, themes) can compress very well and cost nothing to unpack.
 RATIO_CHECKED_FROM_BYTES = MEGABYTE
+# An entry of the shared-strings table: <si>, <si …> or, with a namespace prefix, <x:si>.
+_SHARED_STRING_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s/>]")
+_LONGEST_TAG = 64
 # Excel's own limit on the characters in one cell.
 MAX_CELL_CHARS = 32_767
 # The header is looked for among the first non-empty rows: titles and notes sit above it.
@@ -84,6 +95,10 @@ _EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et")
 _MARKUP_STARTS = (b"<!doctype html", b"<html", b"<table", b"<?xml", b"<meta")
 _DELIMITERS = (",", "\t", ";")
 _SAVE_AS_XLSX = "open it in Excel or WPS and save it as an Excel workbook (.xlsx) (请另存为 .xlsx 格式)"
+# What a byte the file's encoding cannot read is decoded to: a lone surrogate, which no valid
+# UTF-8, UTF-16 or GB18030 text decodes to, so that the row and column holding it can be named.
+_UNREADABLE = "\udcff"
+_MARK_UNREADABLE = "kechuang.tabular.mark_unreadable"
 
 
 @dataclass(frozen=True)
@@ -109,11 +124,15 @@ class TableError(ValueError):
     """A file that cannot be read as a table, with a reason a bureau clerk can act on.
 
     `row` (numbered as in the file) and `column` (a letter, as Excel shows it) locate
-    the problem when it sits in one cell.
+    the problem when it sits in one cell. `reason` says what is wrong without them, for
+    an importer that reports the row and column in their own fields (a Problem): the
+    message would name them twice. The message (`str()`) is the place and the reason,
+    as a Problem shows them: "row 4, column E: the cell holds …".
     """
 
-    def __init__(self, message: str, *, row: int | None = None, column: str | None = None):
-        super().__init__(message)
+    def __init__(self, reason: str, *, row: int | None = None, column: str | None = None):
+        super().__init__(str(Problem(row, column, "", reason)))
+        self.reason = reason
         self.row = row
         self.column = column
 
@@ -249,9 +268,9 @@ def read_table(
         lines, merges, title = _read_workbook(data, sheet, max_cells, max_unpacked_bytes)
         header, rows, header_row, notes = _build_table(lines, merges, header_hints)
         return Table(header, rows, "xlsx", header_row, sheet=title, notes=notes)
-    text, encoding = _decode(data)
+    text, encoding, lossy = _decode(data)
     delimiter = _detect_delimiter(text)
-    header, rows, header_row, notes = _build_table(_read_csv(text, delimiter, max_cells), [], header_hints)
+    header, rows, header_row, notes = _build_table(_read_csv(text, delimiter, max_cells, lossy), [], header_hints)
     return Table(header, rows, "csv", header_row, encoding=encoding, delimiter=delimiter, notes=notes)
 
 
@@ -304,11 +323,11 @@ def open_table(
             yield TableStream(table.header, iter(table.rows), "xlsx", table.header_row, sheet=table.sheet,
                               notes=table.notes, lines_estimate=len(table.rows))
             return
-        encoding, line_count = _scan_text(handle, max_stream_bytes)
+        encoding, lossy, line_count = _scan_text(handle, max_stream_bytes)
         handle.seek(0)
-        text = io.TextIOWrapper(handle, encoding=encoding, newline="")
+        text = io.TextIOWrapper(handle, encoding=encoding, errors=_MARK_UNREADABLE, newline="")
         try:
-            yield _stream_csv(text, head, encoding, header_hints, line_count)
+            yield _stream_csv(text, head, encoding, lossy, header_hints, line_count)
         finally:
             text.detach()  # the caller's file object stays open
     finally:
@@ -316,46 +335,67 @@ def open_table(
             handle.close()
 
 
-def _scan_text(handle: BinaryIO, max_bytes: int) -> tuple[str, int]:
-    """The encoding of a CSV file, read through once as `_decode` reads it whole, and its line count."""
-    first = handle.read(MEGABYTE)
-    if first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encoding = "utf-16"
-    elif first.startswith(codecs.BOM_UTF8):
-        encoding = "utf-8-sig"
-    else:
-        if b"\x00" in first:
-            raise TableError("the file holds binary data, not text: it is neither a CSV file nor an Excel workbook")
-        encoding = "utf-8"
-    decoder = codecs.getincrementaldecoder("utf-8")() if encoding == "utf-8" else None
+def _scan_text(handle: BinaryIO, max_bytes: int) -> tuple[str, bool, int]:
+    """The encoding of a CSV file, chosen as `_decode` chooses it, whether it leaves bytes
+    unread (lossy), and the file's line count.
+
+    The file is read through once as UTF-8 (measuring it); a file that is not UTF-8 is
+    read again as GB18030, up to its first unreadable byte, which for GBK text is its end.
+    """
+    head = handle.read(MEGABYTE)
+    candidates = _candidate_encodings(head)
+    if len(candidates) > 1 and b"\x00" in head:
+        raise _binary()
+    handle.seek(0)
+    stop, cut, lines = _read_through(handle, candidates[0], max_bytes, measure=True)
+    if cut:  # valid to its last bytes: a UTF-8 (or UTF-16) file cut off mid-character, which GB18030 would misread
+        raise _cut_mid_character()
+    if stop is None:
+        return candidates[0], False, lines + 1
+    stopped = {candidates[0]: stop}
+    for encoding in candidates[1:]:
+        handle.seek(0)
+        stopped[encoding], _, _ = _read_through(handle, encoding, max_bytes, measure=False)
+    encoding = _choose_encoding(candidates, stopped)
+    return encoding, stopped[encoding] is not None, lines + 1
+
+
+def _read_through(handle: BinaryIO, encoding: str, max_bytes: int, *,
+                  measure: bool) -> tuple[int | None, bool, int]:
+    """Where `encoding` stops reading the file (the offset of its first unreadable byte, or
+    None), whether it stops only because the file ends mid-character, and the line count.
+
+    With `measure`, the whole file is read, refused when larger than `max_bytes`, and its
+    lines are counted; without, reading stops at the first unreadable byte.
+    """
+    decoder = codecs.getincrementaldecoder(encoding)()
+    stop = None
     size = lines = 0
-    block = first
-    while block:
-        size += len(block)
-        if size > max_bytes:
-            raise TableError(
-                f"the file is larger than {_size(max_bytes)}, the most accepted: split it into smaller files (文件过大，请拆分)")
-        lines += block.count(b"\n")
-        if decoder is not None:
+    for block in iter(lambda: handle.read(MEGABYTE), b""):
+        if measure:
+            if size + len(block) > max_bytes:
+                raise _too_large(max_bytes)
+            lines += block.count(b"\n")
+        if stop is None:
             try:
                 decoder.decode(block)
-            except UnicodeDecodeError:
-                decoder = None
-                encoding = "gb18030"  # GBK text is almost never valid UTF-8 (see _decode)
-        block = handle.read(MEGABYTE)
-    if decoder is not None:
+            except UnicodeDecodeError as error:
+                stop = size + error.start
+                if not measure:
+                    break
+        size += len(block)
+    if stop is None:
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            raise TableError("the file ends in the middle of a character: it was probably cut off while "
-                             "uploading or copying; upload it again") from None
-    return encoding, lines + 1
+            return size, True, lines
+    return stop, False, lines
 
 
-def _stream_csv(text: io.TextIOWrapper, head: bytes, encoding: str, header_hints: Iterable[str],
+def _stream_csv(text: io.TextIOWrapper, head: bytes, encoding: str, lossy: bool, header_hints: Iterable[str],
                 line_count: int) -> TableStream:
     delimiter = _detect_delimiter(head.decode(encoding, errors="ignore"))
-    records = _csv_lines(csv.reader(text, delimiter=delimiter))
+    records = _csv_lines(csv.reader(text, delimiter=delimiter), lossy)
     sample: list[_Line] = []
     for line in records:
         sample.append(line)
@@ -373,43 +413,62 @@ def _stream_csv(text: io.TextIOWrapper, head: bytes, encoding: str, header_hints
                        delimiter=delimiter, notes=notes, lines_estimate=max(line_count - header_lines[-1].number, 0))
 
 
-def _csv_lines(reader: Any) -> Iterator[_Line]:
-    """The non-empty records of a CSV reader, numbered as Excel numbers the rows."""
+def _csv_lines(reader: Any, lossy: bool) -> Iterator[_Line]:
+    """The non-empty records of a CSV reader, numbered as Excel numbers the rows; with
+    `lossy`, the first one holding a byte the encoding could not read is refused."""
     number = 0
     try:
         for number, fields in enumerate(reader, start=1):
+            if lossy:
+                _refuse_unreadable(number, fields)
             line = _line(number, fields)
             if line:
                 yield line
     except csv.Error as error:
-        raise TableError(
-            f"row {number + 1}: the CSV text could not be read ({error}); a quotation mark that is never closed "
-            "makes the rest of the file one cell", row=number + 1) from None
-    except UnicodeDecodeError:
-        raise TableError(
-            f"row {number + 1}: the text of the file is neither UTF-8 nor GBK/GB18030 from here on: "
-            "save it from Excel as .xlsx or as \"CSV UTF-8\" (无法识别文件编码)", row=number + 1) from None
+        raise _unreadable_csv(error, number + 1) from None
 
 
 def _read_source(source: str | os.PathLike | BinaryIO, filename: str | None, max_bytes: int) -> tuple[bytes, str]:
-    """The file's bytes, read no further than one byte past the limit, and its name."""
+    """The file's bytes and its name; a file over the limit is refused before it is read,
+    so that it costs no memory (one that cannot tell its size is read one byte past the limit)."""
     if isinstance(source, (str, os.PathLike)):
         with open(source, "rb") as handle:
-            data = handle.read(max_bytes + 1)
+            data = _read_at_most(handle, max_bytes)
         name = filename or Path(source).name
     else:
-        data = source.read(max_bytes + 1)
+        data = _read_at_most(source, max_bytes)
         own_name = getattr(source, "name", None)
         name = filename or (Path(own_name).name if isinstance(own_name, str) else "")
-    if not isinstance(data, bytes):
-        raise TypeError("read_table needs a file opened in binary mode ('rb')")
-    if len(data) > max_bytes:
-        raise TableError(
-            f"the file is larger than {_size(max_bytes)}, the most accepted: "
-            "split it into smaller files (文件过大，请拆分)")
     if not data:
         raise TableError("the file is empty")
     return data, name
+
+
+def _read_at_most(handle: BinaryIO, max_bytes: int) -> bytes:
+    """The rest of the file, refused from its size when it can tell it, else once read one byte past the limit."""
+    left = _bytes_left(handle)
+    if left is not None and left > max_bytes:
+        raise _too_large(max_bytes)
+    data = handle.read(max_bytes + 1)
+    if not isinstance(data, bytes):
+        raise TypeError("read_table needs a file opened in binary mode ('rb')")
+    if len(data) > max_bytes:
+        raise _too_large(max_bytes)
+    return data
+
+
+def _bytes_left(handle: BinaryIO) -> int | None:
+    """How many bytes are left to read, when the file can say without being read (None otherwise)."""
+    try:
+        if not handle.seekable():
+            return None
+        here = handle.tell()
+        handle.seek(0, io.SEEK_END)
+        end = handle.tell()
+        handle.seek(here)
+    except (AttributeError, OSError, ValueError):
+        return None
+    return end - here
 
 
 def _size(count: int) -> str:
@@ -452,9 +511,8 @@ def _line(number: int, texts: Sequence[str]) -> _Line | None:
     for index, text in enumerate(texts):
         if len(text) > MAX_CELL_CHARS:
             column = get_column_letter(index + 1)
-            raise TableError(
-                f"row {number}, column {column}: the cell holds {len(text):,} characters, "
-                f"more than the {MAX_CELL_CHARS:,} that Excel allows in one cell", row=number, column=column)
+            raise TableError(f"the cell holds {len(text):,} characters, more than the {MAX_CELL_CHARS:,} that Excel "
+                             "allows in one cell", row=number, column=column)
         cells.append(normalise_text(text))
     while cells and not cells[-1]:
         cells.pop()
@@ -464,37 +522,90 @@ def _line(number: int, texts: Sequence[str]) -> _Line | None:
 # --- reading: CSV -----------------------------------------------------------------------
 
 
-def _decode(data: bytes) -> tuple[str, str]:
-    """The text and the encoding it was read with: UTF-8 (with or without BOM), UTF-16 with BOM, or GB18030.
+def _decode(data: bytes) -> tuple[str, str, bool]:
+    """The text, the encoding it was read with (UTF-8 with or without BOM, UTF-16 with BOM, or
+    GB18030), and whether that encoding left bytes unread (lossy).
 
     Excel in China saves "CSV (逗号分隔)" in GBK, of which GB18030 is a superset; its
     "CSV UTF-8" has a BOM; its "Unicode 文本" is UTF-16 with a BOM. GBK text is almost
-    never valid UTF-8, so trying UTF-8 first does not misread it.
+    never valid UTF-8, so trying UTF-8 first does not misread it. Bytes that the
+    encoding chosen cannot read are marked (`_UNREADABLE`), to be refused on their own
+    row and column when the CSV rows are read.
     """
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        candidates = ("utf-16",)
-    elif data.startswith(codecs.BOM_UTF8):
-        candidates = ("utf-8-sig",)
-    else:
-        candidates = ("utf-8", "gb18030")
+    candidates = _candidate_encodings(data)
+    stopped: dict[str, int] = {}  # encoding → offset of its first unreadable byte
     for encoding in candidates:
         try:
             text = data.decode(encoding)
             break
         except UnicodeDecodeError as error:
-            failure = error
-            if encoding != "gb18030" and error.reason in ("unexpected end of data", "truncated data"):
+            if encoding == candidates[0] and encoding != "gb18030" and error.reason in (
+                    "unexpected end of data", "truncated data"):
                 # Valid to its last bytes: a UTF-8 file cut off mid-character, which GB18030 would misread.
-                raise TableError("the file ends in the middle of a character: it was probably cut off while "
-                                 "uploading or copying; upload it again") from None
+                raise _cut_mid_character() from None
+            stopped[encoding] = error.start
     else:
-        line = data[: failure.start].count(b"\n") + 1
-        raise TableError(
-            f"the text of the file is neither UTF-8 nor GBK/GB18030 (the first unreadable byte is on line {line}): "
-            "save it from Excel as .xlsx or as \"CSV UTF-8\" (无法识别文件编码)", row=line)
+        encoding = _choose_encoding(candidates, stopped)
+        text = data.decode(encoding, errors=_MARK_UNREADABLE)
     if "\x00" in text:
-        raise TableError("the file holds binary data, not text: it is neither a CSV file nor an Excel workbook")
-    return text, encoding
+        raise _binary()
+    return text, encoding, encoding in stopped
+
+
+def _candidate_encodings(head: bytes) -> tuple[str, ...]:
+    """The encodings a CSV file may be in, by its first bytes, in the order they are tried."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return ("utf-16",)
+    if head.startswith(codecs.BOM_UTF8):
+        return ("utf-8-sig",)
+    return ("utf-8", "gb18030")
+
+
+def _choose_encoding(candidates: tuple[str, ...], stopped: Mapping[str, int | None]) -> str:
+    """The first candidate that reads the whole file (stopped nowhere: None or absent); when none
+    does, the one that reads furthest.
+
+    A file that no encoding reads whole is in the one that reads furthest, and the byte
+    where that one stops is the wrong one: UTF-8 text with a stray byte reads far as
+    UTF-8 and stops GB18030 early. Reading it so names the bad byte's own row, where the
+    encoding that stopped first would name a row of good text.
+    """
+    for encoding in candidates:
+        if stopped.get(encoding) is None:
+            return encoding
+    return max(candidates, key=lambda encoding: stopped[encoding])
+
+
+def _refuse_unreadable(number: int, fields: Sequence[str]) -> None:
+    """Refuse the row if a cell holds a byte the file's encoding could not read (`_UNREADABLE`)."""
+    for index, text in enumerate(fields):
+        if _UNREADABLE in text:
+            raise TableError("the cell holds bytes that are neither UTF-8 nor GBK/GB18030 text: save the file from "
+                             "Excel as .xlsx or as \"CSV UTF-8\" (无法识别文件编码)",
+                             row=number, column=get_column_letter(index + 1))
+
+
+def _mark_unreadable(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return _UNREADABLE, error.end
+
+
+codecs.register_error(_MARK_UNREADABLE, _mark_unreadable)
+
+
+def _binary() -> TableError:
+    return TableError("the file holds binary data, not text: it is neither a CSV file nor an Excel workbook")
+
+
+def _cut_mid_character() -> TableError:
+    return TableError("the file ends in the middle of a character: it was probably cut off while uploading or "
+                      "copying; upload it again")
+
+
+def _too_large(max_bytes: int) -> TableError:
+    return TableError(f"the file is larger than {_size(max_bytes)}, the most accepted: split it into smaller files "
+                      "(文件过大，请拆分)")
 
 
 def _detect_delimiter(text: str) -> str:
@@ -513,22 +624,28 @@ def _detect_delimiter(text: str) -> str:
     return max(_DELIMITERS, key=lambda delimiter: counts[delimiter])
 
 
-def _read_csv(text: str, delimiter: str, max_cells: int) -> list[_Line]:
-    """Non-empty records, numbered as Excel numbers the rows (a quoted line break stays in its cell)."""
+def _read_csv(text: str, delimiter: str, max_cells: int, lossy: bool) -> list[_Line]:
+    """Non-empty records, numbered as Excel numbers the rows (a quoted line break stays in its cell);
+    with `lossy`, the first one holding a byte the encoding could not read is refused."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     lines: list[_Line] = []
     seen = number = 0
     try:
         for number, fields in enumerate(reader, start=1):
             seen = _count_cells(seen, len(fields), max_cells)
+            if lossy:
+                _refuse_unreadable(number, fields)
             line = _line(number, fields)
             if line:
                 lines.append(line)
     except csv.Error as error:
-        raise TableError(
-            f"row {number + 1}: the CSV text could not be read ({error}); a quotation mark that is never closed "
-            "makes the rest of the file one cell", row=number + 1) from None
+        raise _unreadable_csv(error, number + 1) from None
     return lines
+
+
+def _unreadable_csv(error: csv.Error, row: int) -> TableError:
+    return TableError(f"the CSV text could not be read ({error}); a quotation mark that is never closed makes the "
+                      "rest of the file one cell", row=row)
 
 
 # --- reading: Excel ---------------------------------------------------------------------
@@ -538,6 +655,7 @@ def _read_workbook(data: bytes, sheet: str | None, max_cells: int,
                    max_unpacked_bytes: int) -> tuple[list[_Line], list[_Merge], str]:
     """The sheet's non-empty rows, its merged ranges and its title."""
     archive = _open_zip(data, max_unpacked_bytes)
+    _refuse_more_texts_than_cells(archive, max_cells)
     # openpyxl warns about Excel features it drops (data validation, slicers); they do not touch values.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -593,6 +711,52 @@ def _open_zip(data: bytes, max_unpacked_bytes: int) -> zipfile.ZipFile:
             "the file is a zip archive but not an Excel workbook: if it is a spreadsheet from another program "
             f"(.ods, .xlsb, .numbers), {_SAVE_AS_XLSX}")
     return archive
+
+
+def _refuse_more_texts_than_cells(archive: zipfile.ZipFile, max_cells: int) -> None:
+    """Refuse a workbook whose shared-strings table holds more texts than the cells accepted.
+
+    openpyxl reads the whole table (every text of the workbook, each cell holding an index
+    into it) before the first row, as a Python object per text: 8 million short texts
+    compress to 37 MB, pass the size and ratio limits, and cost minutes and gigabytes. A
+    workbook never needs more texts than cells, so the table's entries (<si>) are counted
+    in its XML, streamed, and counting stops at the first one beyond the limit.
+    """
+    part = _shared_strings_part(archive)
+    if part is None:
+        return
+    count = 0
+    pending = b""
+    try:
+        with archive.open(part) as stream:
+            for block in iter(lambda: stream.read(MEGABYTE), b""):
+                text = pending + block
+                # An entry's tag may be cut between two blocks: a "<" near the end waits for the next block.
+                cut = text.rfind(b"<", max(len(text) - _LONGEST_TAG, 0))
+                cut = len(text) if cut < 0 else cut
+                count += len(_SHARED_STRING_TAG.findall(text, 0, cut))
+                pending = text[cut:]
+                if count > max_cells:
+                    break
+    except (KeyError, zipfile.BadZipFile, zlib.error, OSError, EOFError):
+        raise _damaged() from None
+    if count > max_cells:
+        raise TableError(
+            f"the workbook holds more than {max_cells:,} different texts, more than the {max_cells:,} cells accepted "
+            "in one file: split it into smaller files (the file may also be damaged or made to overload the server, "
+            "and was not read)")
+
+
+def _shared_strings_part(archive: zipfile.ZipFile) -> str | None:
+    """The part holding the shared strings, found as openpyxl finds it: by its content type."""
+    try:
+        types = ElementTree.fromstring(archive.read(ARC_CONTENT_TYPES))
+    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile, OSError, EOFError):
+        raise _damaged() from None
+    for override in types:
+        if _local(override.tag) == "Override" and override.get("ContentType") == SHARED_STRINGS:
+            return override.get("PartName", "").lstrip("/")
+    return None
 
 
 def _pick_sheet(workbook: Any, name: str | None) -> Any:
@@ -861,9 +1025,8 @@ def _refuse_duplicates(columns: list[tuple[int, str]], header_row: int) -> None:
             letters = [get_column_letter(index + 1) for index in indexes]
             listed = ", ".join(letters[:-1]) + " and " + letters[-1]
             raise TableError(
-                f'row {header_row}: the column name "{name}" is used by columns {listed}: give each column its own '
-                "name, so that no figure is read from the wrong column (表头列名重复)",
-                row=header_row, column=letters[1])
+                f'the column name "{name}" is used by columns {listed}: give each column its own name, so that no '
+                "figure is read from the wrong column (表头列名重复)", row=header_row, column=letters[1])
 
 
 # --- writing ----------------------------------------------------------------------------

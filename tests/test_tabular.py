@@ -9,7 +9,17 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from kechuang.tabular import Row, TableError, column_key, neutralise, normalise_text, read_table, write_table
+from kechuang.tabular import (
+    Row,
+    TableError,
+    column_key,
+    neutralise,
+    normalise_text,
+    open_table,
+    read_table,
+    write_table,
+)
+from tests.reliability.bad_files import many_strings_xlsx
 
 # --- building test files ----------------------------------------------------------------
 
@@ -113,11 +123,63 @@ def test_a_comma_inside_quotes_does_not_split_the_cell(tmp_path):
     assert read_table(path).rows[0].values["地址"] == "通州区, 金沙街道"
 
 
-def test_text_that_is_neither_utf8_nor_gb18030_is_refused_naming_the_line(tmp_path):
+def test_text_that_is_neither_utf8_nor_gb18030_is_refused_naming_the_row_and_column(tmp_path):
     path = tmp_path / "data.csv"
     path.write_bytes(b"name,value\nA,1\nB,\x80\x80\n")
-    with pytest.raises(TableError, match="neither UTF-8 nor GBK/GB18030.*line 3"):
+    with pytest.raises(TableError, match="^row 3, column B: the cell holds bytes that are neither UTF-8 nor GBK/GB18030"
+                       ) as caught:
         read_table(path)
+    assert (caught.value.row, caught.value.column) == (3, "B")
+    assert caught.value.reason.startswith("the cell holds bytes")
+
+
+def test_a_stray_byte_in_utf8_chinese_is_refused_on_its_own_row_not_where_gb18030_stops(tmp_path):
+    """GB18030 stops at the first field of an odd number of Chinese characters (row 2 here);
+    UTF-8 reads on to the stray byte, so the file is UTF-8 and the byte is the one to name."""
+    path = tmp_path / "data.csv"
+    path.write_bytes("企业名称,产值\n南通甲公司,100\n南通乙公司,200\n".encode() + b"\xff,300\n")
+    for read in (read_table, _streamed):
+        with pytest.raises(TableError) as caught:
+            read(path)
+        assert (caught.value.row, caught.value.column) == (4, "A"), str(caught.value)
+
+
+def test_a_gbk_file_with_a_stray_byte_is_refused_on_that_byte_s_row(tmp_path):
+    path = tmp_path / "data.csv"
+    rows = "企业名称,产值\n" + "".join(f"南通企业{number}公司,{number}\n" for number in range(3000))
+    data = bytearray(rows.encode("gbk"))
+    data[data.index("南通企业2500公司".encode("gbk"))] = 0xFF
+    path.write_bytes(bytes(data))
+    for read in (read_table, _streamed):
+        with pytest.raises(TableError, match="neither UTF-8 nor GBK") as caught:
+            read(path)
+        assert (caught.value.row, caught.value.column) == (2502, "A"), str(caught.value)
+
+
+def _streamed(path):
+    """Every row of `path` as open_table streams it (errors further down arise while reading)."""
+    with open_table(path) as table:
+        return list(table.rows)
+
+
+def test_a_stray_byte_far_down_a_streamed_file_is_named_on_its_row_not_the_block_read_ahead(tmp_path):
+    path = tmp_path / "data.csv"
+    lines = ["企业名称,产值"] + [f"南通企业{number}公司,{number}" for number in range(20_000)]
+    data = bytearray("\n".join(lines).encode() + b"\n")
+    data[data.index("南通企业19000公司".encode()) + 3] = 0xFF
+    path.write_bytes(bytes(data))
+    with open_table(path) as table:
+        with pytest.raises(TableError, match="neither UTF-8 nor GBK") as caught:
+            list(table.rows)
+    assert (caught.value.row, caught.value.column) == (19_002, "A"), str(caught.value)
+
+
+def test_a_quoted_line_break_counts_as_one_row_when_a_stray_byte_is_named(tmp_path):
+    path = tmp_path / "data.csv"
+    path.write_bytes('企业名称,备注\n南通甲公司,"第一行\n第二行"\n南通乙公司,'.encode() + b"\xfe\n")
+    with pytest.raises(TableError) as caught:
+        read_table(path)
+    assert (caught.value.row, caught.value.column) == (3, "B"), str(caught.value)
 
 
 def test_a_utf8_file_cut_off_mid_character_is_refused_rather_than_misread_as_gbk(tmp_path):
@@ -430,6 +492,16 @@ def test_a_file_over_max_bytes_is_refused(tmp_path):
 def test_a_table_with_too_many_cells_is_refused(statistics_xlsx):
     with pytest.raises(TableError, match="more than 10 cells"):
         read_table(statistics_xlsx, max_cells=10)
+
+
+def test_a_workbook_with_more_shared_texts_than_cells_accepted_is_refused_before_openpyxl_reads_them(tmp_path):
+    """openpyxl writes inline strings; the bad-files corpus adds a shared-strings table no cell uses."""
+    path = tmp_path / "data.xlsx"
+    path.write_bytes(many_strings_xlsx(50, [["企业名称", "产值"], ["南通甲公司", 100]]))
+    with pytest.raises(TableError, match="more than 40 different texts, more than the 40 cells accepted") as caught:
+        read_table(path, max_cells=40)
+    assert caught.value.row is None
+    assert read_table(path, max_cells=60).rows[0].values == {"企业名称": "南通甲公司", "产值": "100"}
 
 
 # --- writing ----------------------------------------------------------------------------

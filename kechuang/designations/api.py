@@ -18,10 +18,11 @@
 import datetime as dt
 
 import django_filters as filters
+from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, parsers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as DRFValidationError
@@ -32,7 +33,7 @@ from kechuang.api import answer_service_errors
 from kechuang.registry.api.fields import KeyRelatedField, storable
 from kechuang.registry.api.serializers import organisation_field, region_field
 from kechuang.registry.api.views import JSONParser
-from kechuang.registry.filters import ContainerFilter, LookupFilter, ScopedLookups, region_filter
+from kechuang.registry.filters import ContainerFilter, LookupFilter, ScopedLookups, TrueFalseFilter, region_filter
 from kechuang.registry.models import Organisation, Region, Source
 from kechuang.statistics.periods import Period, PeriodError
 
@@ -121,6 +122,16 @@ class DesignationTypeSerializer(serializers.ModelSerializer):
         return answer_service_errors(lambda: services.define_type(code, by=request.user, **attrs))
 
 
+class DesignationTypeFilterSet(filters.FilterSet):
+    # A value other than true/false is refused (400), as on every list of the API,
+    # where django-filter's own BooleanFilter would ignore it and list everything.
+    built_in = TrueFalseFilter(help_text="Shipped with kechuang (true) or defined by the bureau (false).")
+
+    class Meta:
+        model = DesignationType
+        fields = ["validity", "built_in"]
+
+
 class DesignationTypeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
                              viewsets.GenericViewSet):
     """Designation types (资质类型): the shipped catalogue and the bureau's own."""
@@ -130,7 +141,7 @@ class DesignationTypeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, m
     lookup_field = "code"
     lookup_value_regex = r"[a-z][a-z0-9-]*"
     parser_classes = [JSONParser]
-    filterset_fields = ["validity", "built_in"]
+    filterset_class = DesignationTypeFilterSet
 
     def get_queryset(self):
         return visible_to(super().get_queryset(), self.request.user)
@@ -395,7 +406,8 @@ class DesignationImportSerializer(serializers.ModelSerializer):
 
 
 class UploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="The list: CSV (UTF-8 or GBK) or .xlsx, one enterprise a row.")
+    file = serializers.FileField(help_text="The list: CSV (UTF-8 or GBK) or .xlsx, one enterprise a row; at most "
+                                           "UPLOAD_MAX_BYTES (50 MB).")
     type = _type_field(help_text="Code of the designation type the list grants.")
     level = serializers.CharField(required=False, max_length=12, help_text="Default: the type's usual level.")
     region = region_field(required=False, allow_null=True,
@@ -407,6 +419,16 @@ class UploadSerializer(serializers.Serializer):
     batch = serializers.CharField(required=False, allow_blank=True, max_length=60)
     source = _source_field()
     dry_run = serializers.BooleanField(default=False)
+
+    def validate_file(self, upload):
+        """An upload over the limit is refused from its size, before the importer reads, fingerprints or logs it,
+        as the statistics upload form refuses it."""
+        limit = settings.UPLOAD_MAX_BYTES
+        if upload.size > limit:
+            raise serializers.ValidationError(
+                f"the file has {upload.size:,} bytes, more than the {limit:,} accepted: split it into smaller files "
+                "(文件过大，请拆分)")
+        return upload
 
 
 class CandidateSerializer(serializers.ModelSerializer):
@@ -471,12 +493,10 @@ class DesignationImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     @extend_schema(summary="Upload a list (multipart/form-data): all rows or none",
                    description="Rows matched by USCC or exact name are granted; the others wait in the review queue. "
                                "A file with any error writes nothing and is answered 400, every problem with its "
-                               "row, column and reason (`file`), with the import's record (`import`).",
+                               "row, column and reason (`file`), with the import's record (`import`); a form "
+                               "field refused is answered with that field's errors (`type`, `level` …).",
                    request={"multipart/form-data": UploadSerializer},
-                   responses={201: DesignationImportSerializer,
-                              400: inline_serializer("RefusedImport", {
-                                  "file": serializers.ListField(child=serializers.CharField()),
-                                  "import": serializers.IntegerField()})})
+                   responses={201: DesignationImportSerializer})
     def create(self, request):
         serializer = UploadSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)

@@ -269,7 +269,7 @@ def import_list(source: "str | BinaryIO", *, designation_type: "DesignationType 
             table = read_table(source, filename=name, header_hints=[n for names in COLUMN_NAMES.values()
                                                                     for n in names])
         except TableError as error:
-            outcome.error(error.row, error.column, "", str(error))
+            outcome.error(error.row, error.column, "", error.reason)
             return _finish(outcome, ImportStatus.REFUSED, "the file cannot be read: nothing was written")
         record.format = table.format
         rows = _read_rows(table, outcome, default_stage=stage, default_date=date, default_batch=batch or "",
@@ -291,16 +291,22 @@ def import_list(source: "str | BinaryIO", *, designation_type: "DesignationType 
 
 
 def _fingerprint(source) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    if hasattr(source, "read"):
-        source.seek(0)
-        data = source.read()
-        source.seek(0)
-    else:
-        with open(source, "rb") as handle:
-            data = handle.read()
-    digest.update(data)
-    return digest.hexdigest(), len(data)
+    """The file's SHA-256 and size, read in blocks: an upload costs a block of memory, whatever its size
+    (read_table then refuses a file over its limit from the size alone)."""
+    digest, size = hashlib.sha256(), 0
+    handle = source if hasattr(source, "read") else open(source, "rb")
+    try:
+        if handle is source:
+            source.seek(0)
+        for block in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(block)
+            size += len(block)
+    finally:
+        if handle is source:
+            source.seek(0)
+        else:
+            handle.close()
+    return digest.hexdigest(), size
 
 
 def _finish(outcome: ImportOutcome, status: str, message: str) -> ImportOutcome:

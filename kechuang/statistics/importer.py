@@ -250,7 +250,7 @@ def import_observations(
                  accept_warnings=accept_warnings, progress=progress, today=today or timezone.localdate(),
                  chunk_size=chunk_size, limits=limits)
     except TableError as error:
-        outcome.error(error.row, error.column, "", str(error))
+        outcome.error(error.row, error.column, "", error.reason)
         _finish(outcome, ImportJob.Status.REFUSED, "the file cannot be read: nothing was written")
     except IntegrityError as error:
         _finish(outcome, ImportJob.Status.FAILED,

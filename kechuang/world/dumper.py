@@ -1,9 +1,11 @@
 """Dumping the registry as a world file: everything, or one region's subtree.
 
 A dump loads on its own into an empty database, and loads into the database it came
-from with every entry unchanged. Sections are dumped in reverse load order, so that
-each can require what it refers to from the sections dumped after it (an owner
-outside the region, its region, the sources cited).
+from with every entry unchanged. Its head declares how many entries each section holds
+(`entries`), so that a copy cut off on the way is refused rather than loaded in part.
+Sections are dumped in reverse load order, so that each can require what it refers to
+from the sections dumped after it (an owner outside the region, its region, the sources
+cited).
 """
 
 from pathlib import Path
@@ -13,7 +15,7 @@ from kechuang.registry.models import Region
 from .context import DumpContext
 from .errors import WorldError
 from .formats import format_of, render
-from .sections import FORMAT_VERSION, ordered_sections
+from .sections import ENTRIES, FORMAT_VERSION, ordered_sections
 
 
 def dump_world(region: Region | str | None = None) -> dict:
@@ -31,8 +33,12 @@ def dump_world(region: Region | str | None = None) -> dict:
     ctx = DumpContext(region)
     sections = ordered_sections()
     dumped = {section.name: section.dump(ctx) for section in reversed(sections)}
+    held = {section.name: dumped[section.name] for section in sections if dumped[section.name]}
     document: dict = {"kechuang": FORMAT_VERSION}
-    document.update((section.name, dumped[section.name]) for section in sections if dumped[section.name])
+    if held:
+        # Declared at the head, so that a copy cut off between two entries is refused when loaded.
+        document[ENTRIES] = {name: len(entries) for name, entries in held.items()}
+    document.update(held)
     return document
 
 

@@ -1,11 +1,12 @@
 """Loading world files: check everything, then write everything, in one transaction.
 
-A load runs in two phases. The check phase validates the document against the JSON
-Schema and then asks every section for its semantic problems (unknown codes and
-keys, bad USCCs, overlapping periods …), writing nothing; if any is found, all of them
-are raised together as one WorldError. The load phase then writes section by section
-through the services; a write they or the database refuse also ends as a WorldError
-naming the entry, and the transaction leaves nothing behind.
+A load runs in two phases. The check phase compares each section with the number of
+entries the file's head declares (a file cut off on the way), validates the document
+against the JSON Schema and then asks every section for its semantic problems (unknown
+codes and keys, bad USCCs, overlapping periods …), writing nothing; if any is found, all
+of them are raised together as one WorldError. The load phase then writes section by
+section through the services; a write they or the database refuse also ends as a
+WorldError naming the entry, and the transaction leaves nothing behind.
 """
 
 from collections.abc import Iterable
@@ -17,10 +18,10 @@ from django.db import transaction
 from kechuang import audit
 
 from .context import LoadContext, Report
-from .errors import WorldError
+from .errors import Problem, WorldError, at
 from .formats import read_document
 from .schema import schema_problems
-from .sections import ordered_sections, world_schema
+from .sections import ENTRIES, ordered_sections, world_schema
 from .values import plain
 
 
@@ -68,7 +69,7 @@ def _load(document: Any, ctx: LoadContext) -> None:
     document = plain(document)
     if not isinstance(document, dict):
         raise WorldError([("", "a world file is a mapping: `kechuang: 1` followed by sections")])
-    problems = schema_problems(world_schema(), document)
+    problems = _entries_missing(document) + schema_problems(world_schema(), document)
     if problems:
         raise WorldError(problems)
     sections = [section for section in ordered_sections() if section.name in document]
@@ -78,3 +79,27 @@ def _load(document: Any, ctx: LoadContext) -> None:
         raise WorldError(ctx.problems)
     for section in sections:
         section.load(document[section.name], ctx)
+
+
+def _entries_missing(document: dict) -> list[Problem]:
+    """Where a section holds another number of entries than the file's head declares (`entries`).
+
+    YAML has no closing bracket: a file cut off between two entries (a copy or an upload
+    that stopped early) is valid YAML and a valid world, and would load what is left. The
+    counts at the head survive the cut. A count that is not a whole number is the schema's
+    to refuse.
+    """
+    declared = document.get(ENTRIES)
+    if not isinstance(declared, dict):
+        return []
+    problems = []
+    for name, count in declared.items():
+        entries = document.get(name)
+        if not isinstance(count, int) or isinstance(count, bool) or not isinstance(entries, list | None):
+            continue
+        held = len(entries or [])
+        if held != count:
+            problems.append((at(ENTRIES, name), (
+                f"the file declares {count} entries of {name} and holds {held}: it was probably cut off while being "
+                f"copied or uploaded (copy it again); if {name} was edited by hand, correct `{ENTRIES}` or remove it")))
+    return problems

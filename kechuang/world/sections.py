@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from .context import DumpContext, LoadContext
 
 FORMAT_VERSION = 1
+#: The top-level key declaring how many entries each section holds (`kechuang dump` writes it).
+ENTRIES = "entries"
 
 Entries = list[dict[str, Any]]
 
@@ -58,8 +60,8 @@ _registry: dict[str, Section] = {}
 
 def register(section: Section) -> Section:
     """Add a section (or replace one of the same name, so a reloaded app is harmless)."""
-    if section.name == "kechuang":
-        raise ImproperlyConfigured("'kechuang' is the format version key, not a section")
+    if section.name in ("kechuang", ENTRIES):
+        raise ImproperlyConfigured(f"{section.name!r} is a key of the file's head, not a section")
     _registry[section.name] = section
     return section
 
@@ -97,6 +99,14 @@ def world_schema() -> dict:
         "type": "object",
         "properties": {
             "kechuang": {"const": FORMAT_VERSION, "description": "Format version of the world file."},
+            ENTRIES: {
+                "type": "object",
+                "description": "How many entries each section holds, as `kechuang dump` writes it. A YAML file cut "
+                               "off between two entries is still valid YAML: a section holding another number of "
+                               "entries than declared refuses the file.",
+                "properties": {section.name: {"type": "integer", "minimum": 0} for section in sections},
+                "additionalProperties": False,
+            },
             **{section.name: section.schema for section in sections},
         },
         "required": ["kechuang"],

@@ -261,9 +261,10 @@ def billion_laughs(levels: int = 9, width: int = 10, section: str = "organisatio
     return "\n".join(lines) + "\n"
 
 
-def organisations_world(count: int, bad_last: bool = True) -> str:
-    """A world file of `count` enterprises; with `bad_last`, the last one's kind is misspelt."""
-    lines = ["kechuang: 1", "organisations:"]
+def organisations_world(count: int, bad_last: bool = True, declared: bool = False) -> str:
+    """A world file of `count` enterprises; with `bad_last`, the last one's kind is misspelt; with
+    `declared`, its head declares the count, as a dump's does (`entries`)."""
+    lines = ["kechuang: 1", *([f"entries: {{organisations: {count}}}"] if declared else []), "organisations:"]
     for number in range(count):
         lines.append(f"  - {{key: drill-{number:07d}, kind: enterprise, name_zh: 演练企业{number}有限公司}}")
     if bad_last:

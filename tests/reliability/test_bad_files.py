@@ -11,8 +11,9 @@ a million rows, the full billion laughs) is `benchmarks/bad_files_drill.py`.
 only the import's own record of what happened (ImportJob, DesignationImport) and, for a web
 upload, its queued task may be added.
 
-Importers this drill found wrong are marked xfail(strict=True) with the bug named; the
-fixes belong to the importers' owners (see the report in docs/reliability.md).
+What this drill found wrong is fixed, and each fix keeps its test, marked "Found by this
+drill" (the report is in docs/reliability.md); a bug found and not yet fixed would be marked
+xfail(strict=True) with the bug named.
 """
 
 import csv
@@ -20,6 +21,7 @@ import datetime as dt
 import functools
 import io
 import os
+import re
 import shutil
 import tracemalloc
 from collections.abc import Callable
@@ -330,10 +332,10 @@ def test_a_file_in_gbk_utf8_or_utf16_with_its_bom_is_read_alike_never_misread(pl
         ("drill-0", "2023-06", 1_000_000)]
 
 
-@pytest.mark.xfail(strict=True, reason="tabular names the wrong row for a byte that neither UTF-8 nor GB18030 reads: "
-                                       "open_table (statistics) falls back to GB18030 without trying it and fails on "
-                                       "the first block it reads (row 1); read_table (lists) reports where its "
-                                       "GB18030 attempt failed, on the first Chinese UTF-8 text, not the bad byte")
+# Found by this drill: open_table (statistics) fell back to GB18030 without trying it and
+# failed on the first block it read (row 1); read_table (lists) named where its GB18030
+# attempt failed, on the first Chinese UTF-8 text. The file is now read in the encoding that
+# reads furthest, and the byte it cannot read is refused on its own row and column.
 @pytest.mark.parametrize("importer", ["statistics", "designations"])
 def test_an_unreadable_byte_is_reported_on_its_own_row(place, importer):
     from kechuang.designations.importer import import_list
@@ -347,12 +349,11 @@ def test_an_unreadable_byte_is_reported_on_its_own_row(place, importer):
         problems = import_list(io.BytesIO(data), designation_type="little-giant", region=place["tongzhou"],
                                filename="list.csv").problems
     assert "neither UTF-8 nor GBK" in problems[0].reason
-    assert problems[0].row == 5, str(problems[0])
+    assert (problems[0].row, problems[0].column) == (5, "B"), str(problems[0])
 
 
-@pytest.mark.xfail(strict=True, reason="a TableError's message already starts with its row (\"row 4: the CSV text "
-                                       "could not be read\") and Problem.__str__ adds the row again: the clerk reads "
-                                       "\"row 4: row 4: …\"")
+# Found by this drill: a TableError's message started with its row and Problem added it again
+# ("row 4: row 4: …"); TableError now keeps its reason apart from the place.
 def test_a_problem_names_its_row_once(place):
     from kechuang.statistics.importer import import_observations
 
@@ -371,10 +372,8 @@ def test_an_unreadable_byte_refuses_the_file_and_writes_nothing(place):
     only({"statistics.ImportJob": 1}, before)
 
 
-@pytest.mark.xfail(strict=True, reason="tabular._open_zip bounds the unpacked bytes and the compression ratio but "
-                                       "not the shared-strings table: a 34 MB workbook of two cells with 8 million "
-                                       "strings (ratio 5) is read whole by openpyxl, 110 s and 1.3 GB "
-                                       "(benchmarks/bad_files_drill.py)")
+# Found by this drill: 8 million shared strings in a 37 MB workbook passed every limit and
+# openpyxl read them all (98 s, 1.27 GB); the table's entries are now counted first.
 def test_a_workbook_with_more_shared_strings_than_cells_allowed_is_refused_before_they_are_read(place):
     from kechuang.statistics.importer import import_observations
 
@@ -382,7 +381,17 @@ def test_a_workbook_with_more_shared_strings_than_cells_allowed_is_refused_befor
     data = corpus.many_strings_xlsx(20_000, good(place["firm"].uscc))
     outcome = import_observations(io.BytesIO(data), filename="figures.xlsx", max_cells=1_000)
     assert outcome.refused and outcome.errors[0].row is None, outcome.message
+    assert "more than 1,000 different texts" in outcome.errors[0].reason, outcome.errors[0].reason
     only({"statistics.ImportJob": 1}, before)
+
+
+def test_a_workbook_with_as_many_shared_strings_as_cells_allowed_is_read(place):
+    """The bound is the cell limit, not less: unused texts within it are read (and ignored)."""
+    from kechuang.statistics.importer import import_observations
+
+    data = corpus.many_strings_xlsx(900, good(place["firm"].uscc))
+    outcome = import_observations(io.BytesIO(data), filename="figures.xlsx", max_cells=1_000)
+    assert outcome.status == "done", [str(problem) for problem in outcome.errors]
 
 
 def test_formulas_are_refused_never_run_and_come_back_neutralised_in_the_error_report(place, tmp_path):
@@ -548,9 +557,9 @@ def test_formula_names_in_a_list_wait_as_text_and_are_exported_neutralised(place
     assert "'" + corpus.FORMULAS[0] in cells and corpus.FORMULAS[0] not in cells
 
 
-@pytest.mark.xfail(strict=True, reason="designations.importer._fingerprint reads the whole upload into memory "
-                                       "(source.read()) before read_table refuses it for its size: an upload "
-                                       "costs its own size in memory, whatever the 50 MB limit")
+# Found by this drill: designations.importer._fingerprint read the whole upload into memory
+# before read_table refused it for its size (100 MB → 103 MB peak). The fingerprint is now read
+# in blocks and read_table refuses a file over its limit from its size, unread.
 def test_a_list_over_the_size_limit_is_refused_without_being_read_into_memory(place, tmp_path):
     from kechuang.designations.importer import import_list
 
@@ -567,7 +576,25 @@ def test_a_list_over_the_size_limit_is_refused_without_being_read_into_memory(pl
     finally:
         tracemalloc.stop()
     assert outcome.refused and "larger than 50 MB" in outcome.problems[0].reason
-    assert peak < 75 * corpus.MEGABYTE, f"{peak / corpus.MEGABYTE:.0f} MB for a file of 100 MB"
+    assert outcome.record.size == path.stat().st_size
+    assert peak < 8 * corpus.MEGABYTE, f"{peak / corpus.MEGABYTE:.0f} MB for a file of 100 MB"
+
+
+def test_a_list_over_the_upload_limit_is_refused_by_the_api_before_the_importer_logs_it(place, settings):
+    """Found by this drill: the API had no size limit of its own (the importer's came after the
+    upload was fingerprinted and logged); it now refuses by UPLOAD_MAX_BYTES, as the statistics form does."""
+    settings.UPLOAD_MAX_BYTES = 10_000
+    data = corpus.csv_bytes(listing(place["firm"].uscc) + [["南通演练丙公司", "", "5", "2023-06-28"]] * 400)
+    assert len(data) > settings.UPLOAD_MAX_BYTES
+    client = signed_in(place["bureau"])
+    before = corpus.table_counts()
+    response = client.post("/api/v1/designation-imports/", {
+        "file": SimpleUploadedFile("list.csv", data, content_type="text/csv"), "type": "little-giant",
+        "region": "320612"})
+    assert response.status_code == 400, response.content[:500]
+    assert response.json() == {"file": [f"the file has {len(data):,} bytes, more than the 10,000 accepted: split it "
+                                        "into smaller files (文件过大，请拆分)"]}
+    only({}, before)
 
 
 # --- the world file: the service and `kechuang load` ---------------------------------------
@@ -617,10 +644,15 @@ def _cut_inside_an_entry(text: str) -> bytes:
 
 
 def _cut_between_entries(text: str) -> bytes:
-    """The world file cut off after a whole organisation: what is left is valid YAML, and a valid world."""
+    """The world file cut off before its last organisation, as a copy that stopped there leaves
+    it: what is left is valid YAML, and a valid world. (Organisations are the last section of
+    the test's world and of its dump.)"""
     lines = text.splitlines(keepends=True)
-    cut = next(number for number, line in enumerate(lines) if line.startswith("  - key: hengli-nantong-park"))
-    return "".join(lines[:cut]).encode()
+    section = lines.index("organisations:\n")
+    indent = next(len(line) - len(line.lstrip(" ")) for line in lines[section + 1:] if line.lstrip(" ").startswith("- "))
+    starts = [number for number, line in enumerate(lines) if number > section and line.startswith(" " * indent + "- ")]
+    assert len(starts) > 1, "the cut must leave some organisations"
+    return "".join(lines[: starts[-1]]).encode()
 
 
 def codecs_bom_utf16(text: str) -> bytes:
@@ -661,21 +693,33 @@ def test_a_world_file_of_many_entries_with_one_error_in_the_last_is_refused_nami
     only({}, before)
 
 
-@pytest.mark.xfail(strict=True, reason="a YAML world file cut off between two entries is valid YAML and a valid "
-                                       "world: the loader writes what is left (YAML has no end, unlike JSON); "
-                                       "nothing in the format lets it tell a cut file from a shorter one")
-def test_a_world_file_cut_off_between_two_entries_is_refused(db, tmp_path):
+# Found by this drill: a YAML file cut off between two entries is valid YAML and a valid world
+# (YAML has no closing bracket, unlike JSON), and the loader wrote what was left. A dump now
+# declares at its head how many entries each section holds (`entries`, docs/world-file.md),
+# and a file holding fewer is refused. A hand-written file without `entries` cannot tell.
+def test_a_dumped_world_file_cut_off_between_two_entries_is_refused(db, tmp_path):
+    from django.db import transaction
+
+    from kechuang.world.dumper import dump_text
     from kechuang.world.errors import WorldError
+    from kechuang.world.formats import parse_yaml
     from kechuang.world.loader import load_file
 
+    with transaction.atomic():  # the dump of the test's world, then an empty database again
+        load_file(WORLD_FILE)
+        dumped = dump_text()
+        transaction.set_rollback(True)
+    assert dumped.startswith("kechuang: 1\nentries:\n")
     path = tmp_path / "world.yaml"
-    path.write_bytes(_cut_between_entries(WORLD_FILE.read_text(encoding="utf-8")))
+    path.write_bytes(_cut_between_entries(dumped))
     before = corpus.table_counts()
-    try:
-        with pytest.raises(WorldError):
-            load_file(path)
-    finally:
-        only({}, before)
+    with pytest.raises(WorldError) as refused:
+        load_file(path)
+    assert [where for where, _ in refused.value.errors] == [f"{path}: entries.organisations"]
+    assert "cut off" in str(refused.value) and "nothing was written" in str(refused.value)
+    only({}, before)
+    path.write_text(dumped, encoding="utf-8")
+    assert load_file(path)["organisations"]["created"] == len(parse_yaml(dumped)["organisations"])
 
 
 # Found by this drill: world.values.plain copied the parsed document, expanding every alias
@@ -742,41 +786,49 @@ def _duplicate_last(text: str) -> bytes:
     return "\n".join(lines + lines[-1:]).encode() + b"\n"
 
 
-CRASHES = "load_divisions reads the CSV files with csv.DictReader and no checks: "
+# Found by this drill: load_divisions read the files with csv.DictReader unchecked, so that a GBK
+# file, a row cut short, a renamed column, a code twice, a program renamed .csv and a 10 MB cell
+# crashed with a traceback (UnicodeDecodeError, AttributeError, KeyError, IntegrityError,
+# csv.Error), and an empty areas.csv loaded no district without a word. Every file is now
+# checked whole before anything is written, each problem naming the file, row, column and why.
 DIVISIONS = [
-    pytest.param("unknown-parent", _areas(lambda text: (text + "329901,演练区,3299,32\n").encode()),
-                 "parent 329900 is not known", id="unknown-parent"),
-    pytest.param("gbk", _areas(lambda text: text.encode("gbk")), "areas.csv", id="gbk",
-                 marks=pytest.mark.xfail(strict=True, reason=CRASHES + "a GBK file raises UnicodeDecodeError")),
-    pytest.param("truncated-row", _areas(lambda text: text.rstrip()[:-8].encode()), "areas.csv", id="truncated-row",
-                 marks=pytest.mark.xfail(strict=True, reason=CRASHES + "a row cut short raises AttributeError on "
-                                                                       "None.ljust")),
-    pytest.param("missing-column", _areas(lambda text: text.replace("cityCode", "city", 1).encode()), "cityCode",
-                 id="missing-column",
-                 marks=pytest.mark.xfail(strict=True, reason=CRASHES + "a renamed column raises KeyError")),
-    pytest.param("duplicate-row", _areas(_duplicate_last), "areas.csv", id="duplicate-row",
-                 marks=pytest.mark.xfail(strict=True, reason=CRASHES + "a code twice raises IntegrityError from "
-                                                                       "bulk_create")),
-    pytest.param("elf", _areas(lambda text: corpus.program("elf")), "areas.csv", id="elf-as-csv",
-                 marks=pytest.mark.xfail(strict=True, reason=CRASHES + "a program renamed .csv raises "
-                                                                       "UnicodeDecodeError or KeyError")),
-    pytest.param("10mb-cell", _areas(lambda text: (text + f"320699,{BIG_CELL},3206,32\n").encode()), "areas.csv",
-                 id="10mb-cell", marks=pytest.mark.xfail(strict=True, reason=CRASHES + "csv.Error (field larger "
-                                                                                       "than field limit)")),
-    pytest.param("empty", _areas(lambda text: b""), "areas.csv", id="empty",
-                 marks=pytest.mark.xfail(strict=True, reason="an empty areas.csv loads the provinces and cities "
-                                                             "and no district, without a word")),
+    pytest.param(_areas(lambda text: (text + "329901,演练区,3299,32\n").encode()),
+                 r"areas\.csv: row \d+: region 329901 演练区: parent 329900 is not known", id="unknown-parent"),
+    pytest.param(_areas(lambda text: text.encode("gbk")), r"areas\.csv: row 2, column name: the text is not UTF-8",
+                 id="gbk"),
+    pytest.param(_areas(lambda text: text.rstrip()[:-8].encode()),
+                 r"areas\.csv: row \d+ \[\d{6},\S+\]: the row has 2 fields where the header names 4: it was cut "
+                 "short", id="truncated-row"),
+    pytest.param(_areas(lambda text: text.replace("cityCode", "city", 1).encode()),
+                 r"areas\.csv: row 1: no column cityCode: the header is 'code,name,city,provinceCode'",
+                 id="missing-column"),
+    pytest.param(_areas(_duplicate_last),
+                 r"areas\.csv: row (\d+), column code \[\d{6}\]: the code is given twice \(rows \d+ and \1\)",
+                 id="duplicate-row"),
+    pytest.param(_areas(lambda text: corpus.program("elf")), r"areas\.csv: row 1: the file holds binary data",
+                 id="elf-as-csv"),
+    pytest.param(_areas(lambda text: (text + f"320699,{BIG_CELL},3206,32\n").encode()),
+                 r"areas\.csv: row \d+: the CSV text could not be read \(field larger than field limit",
+                 id="10mb-cell"),
+    pytest.param(_areas(lambda text: b""), r"areas\.csv: the file is empty", id="empty"),
+    pytest.param(_areas(lambda text: text.splitlines()[0].encode() + b"\n"),
+                 r"areas\.csv: the file has no rows below its header", id="only-header"),
+    pytest.param(_areas(lambda text: text.replace(",3206,32", ",3207,32", 1).encode()),
+                 r"areas\.csv: row \d+, column cityCode \[3207\]: 3207 does not head the code 3206\d\d",
+                 id="wrong-parent"),
 ]
 
 
-@pytest.mark.parametrize("case, change, reason", DIVISIONS)
+@pytest.mark.parametrize("change, refusal", DIVISIONS)
 def test_a_broken_division_file_is_refused_by_the_command_naming_it_and_nothing_is_written(
-        db, tmp_path, case, change, reason):
+        db, tmp_path, change, refusal):
     folder = divisions_folder(tmp_path, change)
     before = corpus.table_counts()
     with pytest.raises(CommandError) as refused:
         call_command("load-divisions", "--dir", str(folder), "--no-history")
-    assert reason in str(refused.value), str(refused.value)
+    message = str(refused.value)
+    assert re.search(f"{re.escape(str(folder))}/{refusal}", message), message[:2000]
+    assert "nothing was written" in message, message[:2000]
     only({}, before)
 
 

@@ -149,8 +149,12 @@ def test_world_schema_prints_the_assembled_schema():
     out, _ = run("world-schema")
 
     assert json.loads(out) == world_schema()
-    assert list(json.loads(out)["properties"])[:5] == ["kechuang", "sources", "sectors", "regions", "organisations"]
-    assert list(json.loads(out)["properties"]) == ["kechuang", *(section.name for section in ordered_sections())]
+    assert list(json.loads(out)["properties"])[:6] == ["kechuang", "entries", "sources", "sectors", "regions",
+                                                       "organisations"]
+    assert list(json.loads(out)["properties"]) == ["kechuang", "entries",
+                                                   *(section.name for section in ordered_sections())]
+    assert list(json.loads(out)["properties"]["entries"]["properties"]) == [
+        section.name for section in ordered_sections()]
 
 
 def test_the_published_schema_is_current():

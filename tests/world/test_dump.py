@@ -217,6 +217,7 @@ def test_a_region_moved_through_the_services_keeps_its_history_through_a_round_t
 #: Every key of every entry, none at its default, in the form and order a dump writes.
 EVERY_FIELD = {
     "kechuang": 1,
+    "entries": {"sources": 2, "sectors": 1, "regions": 5, "organisations": 3},
     "sources": [
         {"key": "notice", "title": "A notice", "url": "https://example.org/notice", "publisher": "Bureau",
          "published": "2023-01-02", "note": "first line\nsecond line"},

@@ -180,3 +180,66 @@ def test_the_same_uscc_twice_in_a_file_is_refused(tongzhou):
 
 def test_a_document_that_is_not_a_mapping_is_refused():
     assert problems(["kechuang", 1]) == {"": "a world file is a mapping: `kechuang: 1` followed by sections"}
+
+
+# --- the entries the head declares (a file cut off on the way) --------------------------------
+
+
+def declared(document: dict) -> dict:
+    """`document` with the head a dump writes: how many entries each section holds."""
+    sections = {name: entries for name, entries in document.items() if isinstance(entries, list)}
+    return {"kechuang": 1, "entries": {name: len(entries) for name, entries in sections.items()}, **sections}
+
+
+def test_a_file_that_declares_its_entries_and_holds_them_all_loads(tongzhou):
+    report = load_world(declared(tongzhou))
+
+    assert report["organisations"]["created"] == len(tongzhou["organisations"])
+
+
+def test_a_file_holding_fewer_entries_than_it_declares_is_refused_naming_the_section(tongzhou):
+    document = declared(tongzhou)
+    held = len(document["organisations"])
+    document["organisations"] = document["organisations"][:-1]  # cut off between two entries
+
+    found = problems(document)
+
+    assert found == {"entries.organisations": (
+        f"the file declares {held} entries of organisations and holds {held - 1}: it was probably cut off while "
+        "being copied or uploaded (copy it again); if organisations was edited by hand, correct `entries` or "
+        "remove it")}
+    assert not any(row_counts().values())
+
+
+def test_a_file_cut_off_before_a_declared_section_is_refused(tongzhou):
+    document = declared(tongzhou)
+    del document["organisations"]
+
+    assert list(problems(document)) == ["entries.organisations"]
+
+
+def test_a_file_cut_inside_an_entry_is_named_both_as_cut_and_by_what_the_entry_lacks(tongzhou):
+    document = declared(tongzhou)
+    document["organisations"] = document["organisations"][:2]
+    del document["organisations"][1]["kind"]  # the entry's lines after its key were lost
+
+    found = problems(document)
+
+    assert list(found)[0] == "entries.organisations"
+    assert found["organisations[1].kind"] == "is required"
+
+
+def test_a_file_without_entries_is_not_asked_for_them(tongzhou):
+    assert "entries" not in tongzhou
+    assert load_world(tongzhou)["organisations"]["created"] == len(tongzhou["organisations"])
+
+
+@pytest.mark.parametrize("entries, path, reason", [
+    ({"organisatons": 1}, "entries.organisatons", "did you mean 'organisations'?"),
+    ({"organisations": -1}, "entries.organisations", "less than the minimum of 0"),
+    ({"organisations": "4"}, "entries.organisations", "is a text; expected integer"),
+])
+def test_a_malformed_entries_head_is_refused_by_the_schema(tongzhou, entries, path, reason):
+    found = problems({**tongzhou, "entries": entries})
+
+    assert reason in found[path], found

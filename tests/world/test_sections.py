@@ -104,6 +104,12 @@ def test_a_section_after_an_unknown_one_is_a_configuration_error():
         unregister("orphan")
 
 
+@pytest.mark.parametrize("name", ["kechuang", "entries"])
+def test_the_keys_of_the_head_cannot_be_registered_as_sections(name):
+    with pytest.raises(ImproperlyConfigured, match=f"'{name}' is a key of the file's head, not a section"):
+        register(Section(name, s.listing("x", s.entry("x", {})), load=load_notes, dump=dump_notes))
+
+
 def _load_twice_the_same_sector(entries, ctx):
     for i in range(len(entries)):
         with ctx.writing(at("clash", i)):
