@@ -271,6 +271,10 @@ def visible_to(queryset: QuerySet, user) -> QuerySet:
         return queryset if scope.read_paths else queryset.none()
     if model is DesignationImport or model is ImportCandidate:
         return _designation_imports_visible(queryset, user, scope)
+    if model is DataLock:
+        # Who locked and unlocked a region's figures, and why: the bureau's and analysts' of a
+        # subtree holding the region (found open to anyone by the security drill).
+        return queryset.filter(_in_regions(scope.read_paths, "region__path"))
     if model not in ORGANISATION_FIELD:
         raise TypeError(f"no visibility rule for {model.__name__}: add it to kechuang/accounts/scoping.py")
     if scope.empty:

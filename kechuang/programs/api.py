@@ -30,10 +30,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, parsers, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.response import Response
 
-from kechuang.accounts.scoping import visible_to
+from kechuang.accounts.scoping import visible_to, workspaces
 from kechuang.api import SPREADSHEET_RESPONSES, answer_service_errors, spreadsheet
 from kechuang.registry.api.fields import KeyRelatedField, storable
 from kechuang.registry.api.serializers import organisation_field, region_field
@@ -655,6 +656,13 @@ class ReviewViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
 
     def get_queryset(self):
         return visible_to(super().get_queryset(), self.request.user)
+
+    def create(self, request, *args, **kwargs):
+        # Only the bureau assigns reviewers: anyone else is refused before the body is read,
+        # so the answer tells them nothing (not even which usernames exist).
+        if not workspaces(request.user).decide:
+            raise PermissionDenied("only the bureau of the project's district assigns reviewers")
+        return super().create(request, *args, **kwargs)
 
     @extend_schema(summary="Submit the scores (the assigned reviewer)",
                    request=inline_serializer("ReviewScores", {"scores": serializers.DictField(),

@@ -319,6 +319,9 @@ class DataLockViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.C
     parser_classes = [JSONParser]
     filterset_fields = []
 
+    def get_queryset(self):
+        return visible_to(super().get_queryset(), self.request.user)
+
     @extend_schema(request=inline_serializer("UnlockReason", {"reason": serializers.CharField()}),
                    summary="Lift the lock, saying why")
     @action(detail=True, methods=["post"])

@@ -361,13 +361,12 @@ def real_values(draw, case, user, values: DemoValues) -> None:
 #: The collections whose rows `visible_to` narrows (kechuang/accounts/scoping.py). Not checked,
 #: and why: the reference tables and catalogues (regions, sources, sectors, metrics, designation
 #: types, indicators, measures, exchange rates, screening rule sets) are public; bulletin
-#: versions and files exist only once published, and what is published is public; data locks
-#: have no visibility rule (every role and the public read them: see the drill's report); the
+#: versions and files exist only once published, and what is published is public; the
 #: inbox is checked by its own rule (the recipient); indicator values, contributors and
 #: corrections, the cultivation pool, the completeness list and the spreadsheet exports are
 #: computed answers, not rows of one table (their scope is tested in their apps' tests).
 SCOPED = ("organisations", "locations", "phases", "ownerships", "milestones", "capacities", "contacts",
-          "observations", "calls", "projects", "reviews", "designations", "designation-imports", "bulletins",
+          "observations", "locks", "calls", "projects", "reviews", "designations", "designation-imports", "bulletins",
           "bulletin-templates", "grants", "screening", "attachments", "outcomes", "reports", "queue", "ranking")
 
 #: Which responses carry rows, and of which collection: a pattern of "METHOD path" and the
@@ -375,14 +374,14 @@ SCOPED = ("organisations", "locations", "phases", "ownerships", "milestones", "c
 #: are a page's `results`, a list, or the object itself.
 ROWS_OF = [
     (r"(GET|POST|PUT|PATCH) /api/v1/(auth/grants|organisations|locations|phases|ownerships|milestones|capacities"
-     r"|contacts|observations|calls|projects|reviews|designations|designation-imports|bulletins|bulletin-templates"
+     r"|contacts|observations|locks|calls|projects|reviews|designations|designation-imports|bulletins|bulletin-templates"
      r"|inbox)/(\{[a-z_]+\}/)?", None),
     (r"GET /api/v1/designations/expiring/", "designations"),
     (r"GET /api/v1/observations/\{id\}/versions/", "observations"),
     (r"(GET|POST) /api/v1/projects/\{key\}/(attachments|outcomes|reports)/", "{2}"),
     (r"GET /api/v1/designation-imports/\{id\}/queue/", "queue"),
     (r"GET /api/v1/calls/\{key\}/ranking/", "ranking"),
-    (r"POST /api/v1/(auth/grants|observations|designations|projects|reviews|inbox)/\{[a-z_]+\}/[a-z_-]+/", None),
+    (r"POST /api/v1/(auth/grants|observations|locks|designations|projects|reviews|inbox)/\{[a-z_]+\}/[a-z_-]+/", None),
 ]
 
 

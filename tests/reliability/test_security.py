@@ -210,12 +210,6 @@ LISTS = {
     "/api/v1/inbox/": (Notification, "id", "pk"),
 }
 
-LOCKS_UNSCOPED = pytest.mark.xfail(strict=True, reason=(
-    "Found by the security drill: /api/v1/locks/ lists every region's locks to anyone, anonymous included "
-    "(who locked and unlocked, and the reason given), and answers a lock outside the caller's scope 200 (and its "
-    "unlock 403, not 404): DataLockViewSet.queryset is not narrowed and scoping.visible_to has no rule for "
-    "DataLock. Fix: add the rule (the bureau and analysts of a subtree holding the lock's region) and "
-    "return visible_to(...) from DataLockViewSet.get_queryset"))
 
 
 def listed(client, url: str, field: str) -> set:
@@ -255,8 +249,7 @@ def foreign_rows(world, model, attribute: str) -> set:
     return {getattr(row, attribute) for row in rows}
 
 
-@pytest.mark.parametrize("url", [pytest.param(url, marks=LOCKS_UNSCOPED) if url == "/api/v1/locks/" else url
-                                 for url in LISTS])
+@pytest.mark.parametrize("url", list(LISTS))
 def test_each_list_holds_exactly_the_rows_in_the_callers_scope(world, url):
     model, field, attribute = LISTS[url]
     foreign = foreign_rows(world, model, attribute)
@@ -334,8 +327,10 @@ def test_a_region_outside_the_scope_is_refused_to_whoever_does_not_work_on_it(wo
                 assert answer in ((401, 403) if role == "anonymous" else (403,)), (role, url, answer)
 
 
-@LOCKS_UNSCOPED
 def test_a_lock_outside_the_scope_is_not_there(world):
+    """Found by the security drill, fixed: /api/v1/locks/ listed every region's locks to anyone,
+    anonymous included (who locked and unlocked, and why), and answered a lock outside the
+    caller's scope 200. Locks are now the bureau's and analysts' of a subtree holding the region."""
     lock = world["foreign"]["lock"]
     assert client_of("anonymous").get("/api/v1/locks/").json()["results"] == []
     for role in ("bureau", "analyst", "zone", "zhongkeyi"):
@@ -518,8 +513,7 @@ def refused(role: str, write: Write, side: str, response) -> bool:
 
 
 def write_cases() -> list:
-    return [pytest.param(write, side, id=f"{write.name}-{side}",
-                         marks=[LOCKS_UNSCOPED] if (write.name, side) == ("unlock", "foreign") else [])
+    return [pytest.param(write, side, id=f"{write.name}-{side}")
             for write in WRITES for side in write.sides]
 
 
@@ -585,14 +579,13 @@ class _Shapes(dict):
 SHAPES = _Shapes()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Found by the security drill: POST /api/v1/reviews/ answers any signed-in user (an enterprise user, a park "
-    "manager, an analyst, a reviewer) whether a username exists ('Object with username=… does not exist' for one "
-    "that does not; another answer for one that does), so usernames can be listed by anyone with a login. "
-    "Fix: refuse the create to a user who may assign no reviewer before the body is read (403 in "
-    "ReviewViewSet.create, as ScopedAccess does elsewhere), and limit ReviewSerializer.reviewer to registered "
-    "experts"))
 def test_assigning_a_reviewer_does_not_tell_others_which_usernames_exist(world):
+    """Found by the drill, fixed: found by the security drill: POST /api/v1/reviews/ answers any
+    signed-in user (an enterprise user, a park manager, an analyst, a reviewer) whether a username
+    exists ('Object with username=… does not exist' for one that does not; another answer for one
+    that does), so usernames can be listed by anyone with a login. Fix: refuse the create to a user
+    who may assign no reviewer before the body is read (403 in ReviewViewSet.create, as ScopedAccess
+    does elsewhere), and limit ReviewSerializer.reviewer to registered experts."""
     project = world["local"]["submitted"].key
     for role in ("analyst", "zone", "park", "zhongkeyi", "reviewer"):
         client = client_of(role)
