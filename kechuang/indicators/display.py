@@ -5,7 +5,7 @@ Values are rounded half up (四舍五入), as statistical tables round. Money ma
 yuan, 万元 or 亿元 (`money_unit`), or in the largest unit it reaches (the default).
 """
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 from kechuang.statistics.units import UNITS, format_money_en, format_money_zh, from_base
 
@@ -15,9 +15,12 @@ SUPPRESSED = "—"
 
 
 def rounded(value: Decimal | None, places: int) -> Decimal | None:
+    """`value` rounded half up to `places` decimals, exactly, however many digits it has: the
+    default context keeps 28 and raises InvalidOperation on a longer result (10**27 to 2 places)."""
     if value is None:
         return None
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    digits = max(value.adjusted(), 0) + 2 + places  # a digit more for a carry: 99.995 → 100.00
+    return value.quantize(Decimal(1).scaleb(-places), context=Context(prec=digits, rounding=ROUND_HALF_UP))
 
 
 def money_in(value: Decimal, unit: str) -> Decimal:

@@ -8,17 +8,22 @@ How a figure is attributed:
   signed) counts for where its organisation was on the event's date; a stock counts
   what is in force, where it is, on the period's last day;
 - an observation counts for a period when it covers exactly the period's months, under
-  any code for them (2023H1 and 2023-01..2023-06 are the same months, 1-6月 = 上半年);
+  any code for them (2023H1 and 2023-01..2023-06 are the same months, 1-6月 = 上半年),
+  once: an enterprise's figure recorded under both counts as the one recorded last;
 - parks and zones never count as their own tenants: their own figures are official
   figures of the park, like a region's own (`Indicator.official_metric`).
 
 Each measure is one SQL aggregate per group of areas whose region paths have the same
 length (children of one region are one group), plus one for zones and parks, plus one
-to rank contributors when disclosure is checked: the number of queries depends on the
-definitions asked for, never on the number of areas, periods, enterprises or rows.
-Values are combined into indicators in Python, per cell of the table.
+to rank contributors when disclosure is checked. The public's sums of confidential
+figures over regions are instead one query for all of them (`tree_cells`: the figures
+of every region of the subtrees that decide the suppression pattern, added up in
+Python). The number of queries depends on the definitions asked for, never on the
+number of areas, periods, enterprises or rows. Values are combined into indicators in
+Python, per cell of the table.
 """
 
+import copy
 import datetime as dt
 import json
 from collections import defaultdict
@@ -37,14 +42,17 @@ from django.db.models import (
     IntegerField,
     Max,
     Min,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
     Window,
 )
-from django.db.models.functions import Cast, RowNumber, Substr, TruncDate
+from django.db.models.functions import Abs, Cast, RowNumber, Substr, TruncDate
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from kechuang.registry.models import CONTAINER_KINDS, Location, Organisation, Region, RegionLevel
@@ -52,7 +60,7 @@ from kechuang.statistics.models import Observation, ObservationKind, Observation
 from kechuang.statistics.periods import KINDS, Period, PeriodError
 
 from . import cache, disclosure, formulas, sources
-from .models import Indicator, Measure, MeasureKind
+from .models import Aggregate, Indicator, Measure, MeasureKind
 from .sources import SUBJECT_FILTERS
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
@@ -83,12 +91,6 @@ class Area:
     @property
     def is_region(self) -> bool:
         return self.region is not None
-
-    @property
-    def parent_key(self) -> str | None:
-        if self.region is not None and self.region.parent_id:
-            return self.region.path.rstrip("/").split("/")[-2]
-        return None
 
 
 def region_area(region: Region) -> Area:
@@ -191,7 +193,8 @@ class Cell:
     contributors: int = 0
     unreviewed: int = 0  # contributing figures the bureau has not approved yet
     confidential: bool = False
-    largest: tuple[Decimal, ...] = ()  # the two largest contributions, when disclosure is checked
+    magnitude: Decimal = Decimal(0)  # the sum of the contributions' magnitudes, when disclosure is checked
+    largest: tuple[Decimal, ...] = ()  # the two largest magnitudes of contributions, when disclosure is checked
     suppressed: str = ""  # why the cell may not be shown to the public
 
     def merge(self, other: "Cell", aggregate: str) -> "Cell":
@@ -206,7 +209,11 @@ class Cell:
             value = self.value + other.value
         largest = tuple(sorted(self.largest + other.largest, reverse=True)[:2])
         return Cell(value, self.contributors + other.contributors, self.unreviewed + other.unreviewed,
-                    self.confidential or other.confidential, largest)
+                    self.confidential or other.confidential, self.magnitude + other.magnitude, largest)
+
+    @property
+    def figures(self) -> disclosure.Figures:
+        return disclosure.Figures(self.value or Decimal(0), self.contributors, self.magnitude, self.largest)
 
 
 @dataclass(frozen=True)
@@ -243,28 +250,68 @@ def _bucket(cases: list[tuple[Q, int]]) -> Case:
 
 def observation_rows(measures: list[Measure], periods: list[Period], options: Options) -> Rows:
     """The figures of the measures' metrics (the measures share their subject filter)."""
-    rows = Observation.objects.filter(metric_id__in=sorted({m.metric_id for m in measures}),
-                                      kind=ObservationKind.ACTUAL, organisation__isnull=False)
+    rows = enterprise_figures({m.metric_id for m in measures}, periods, options)
+    rows = rows.filter(organisation__in=Organisation.objects.filter(_subjects(measures[0].subjects or {})).values("pk"))
+    return Rows(rows.annotate(bucket=_bucket(_period_cases(periods))), "organisation", F("period_end"), "value",
+                "organisation", reviewed=True, by_metric=True)
+
+
+def enterprise_figures(metric_ids: Iterable[int], periods: list[Period], options: Options) -> QuerySet:
+    """The organisations' figures of the metrics that count for the periods: reported (or
+    reviewed, for the public), current at `as_of` or now, one per organisation, metric and
+    months. A figure recorded under two codes for the same months (2023H1, and 2023-01..2023-06
+    from a statistics table) counts once, as the one recorded last: each code keeps its own
+    current figure, so the months (not the codes) decide which figure stands, whatever its
+    status, as a correction under one code would."""
+    codes = [code for period in periods for code in same_months(period)]
+    rows = Observation.objects.filter(metric_id__in=sorted(metric_ids), kind=ObservationKind.ACTUAL,
+                                      organisation__isnull=False, period__in=codes)
+    # Each row is looked up under the other codes of its months (2023H1 ↔ 2023-01..2023-06): a
+    # probe of the index of current figures (organisation, metric, period, kind) each, not a scan
+    # of all the enterprise's figures of the metric.
+    others = {code: [other for other in same_months(Period.parse(code)) if other != code] for code in codes}
+    same_months_as_outer = [
+        Case(*(When(Exact(OuterRef("period"), code), then=Value(found[index]))
+               for code, found in others.items() if len(found) > index), output_field=CharField())
+        for index in range(max(len(found) for found in others.values()))]
+    if same_months_as_outer:
+        later = _current_at(Observation.objects.filter(
+            reduce(or_, (Q(period=other) for other in same_months_as_outer)),
+            organisation=OuterRef("organisation"), metric=OuterRef("metric"), kind=OuterRef("kind"),
+        ).filter(Q(created_at__gt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"),
+                                                               pk__gt=OuterRef("pk"))), options)
+        # A scalar subquery rather than NOT EXISTS, which PostgreSQL pulls into the join tree: inside
+        # the contributors' `pk IN (…)` it then hash-joined a scan of every figure (20× slower).
+        rows = rows.alias(restated_by=Subquery(later.order_by().values("pk")[:1])).filter(restated_by__isnull=True)
     rows = _as_of_observations(rows, options)
-    rows = rows.filter(status__in=REVIEWED if options.reviewed_only else REPORTED)
-    cases = [(Q(period__in=same_months(period)), index) for index, period in enumerate(periods)]
-    rows = rows.filter(period__in=[code for period in periods for code in same_months(period)])
-    subjects = ~Q(kind__in=CONTAINER_KINDS)
-    for name, wanted in (measures[0].subjects or {}).items():
-        subjects &= SUBJECT_FILTERS[name](wanted)
-    rows = rows.filter(organisation__in=Organisation.objects.filter(subjects).values("pk"))
-    return Rows(rows.annotate(bucket=_bucket(cases)), "organisation", F("period_end"), "value", "organisation",
-                reviewed=True, by_metric=True)
+    return rows.filter(status__in=REVIEWED if options.reviewed_only else REPORTED)
 
 
-def _as_of_observations(rows: QuerySet, options: Options) -> QuerySet:
+def _period_cases(periods: list[Period]) -> list[tuple[Q, int]]:
+    return [(Q(period__in=same_months(period)), index) for index, period in enumerate(periods)]
+
+
+def _subjects(subjects: dict) -> Q:
+    """Which organisations' figures a measure of observations counts (never a park's or a zone's own)."""
+    found = ~Q(kind__in=CONTAINER_KINDS)
+    for name, wanted in subjects.items():
+        found &= SUBJECT_FILTERS[name](wanted)
+    return found
+
+
+def _current_at(rows: QuerySet, options: Options) -> QuerySet:
     """The figures current at `as_of` (corrections since then undone), or now."""
     if options.as_of is None:
         return rows.filter(superseded_at__isnull=True)
     moment = options.as_of
-    rows = rows.filter(Q(created_at__lte=moment) & (Q(superseded_at__isnull=True) | Q(superseded_at__gt=moment)))
-    if options.reviewed_only:
-        rows = rows.filter(reviewed_at__lte=moment)
+    return rows.filter(Q(created_at__lte=moment) & (Q(superseded_at__isnull=True) | Q(superseded_at__gt=moment)))
+
+
+def _as_of_observations(rows: QuerySet, options: Options) -> QuerySet:
+    """The figures current at `as_of`, and for the public reviewed by then; or now."""
+    rows = _current_at(rows, options)
+    if options.as_of is not None and options.reviewed_only:
+        rows = rows.filter(reviewed_at__lte=options.as_of)
     return rows
 
 
@@ -296,15 +343,17 @@ def stock_rows(source: sources.Source, measure: Measure, period: Period, index: 
                 source.value, "pk")
 
 
-def _aggregates(rows: Rows, aggregates: set[str]) -> dict:
+def _aggregates(rows: Rows, aggregates: set[str], magnitude: bool = False) -> dict:
     """Only what the measures need: a count of contributors (a subject has one current figure
     of a metric for a period; an event or a stock row is one record), and the value's sum,
-    minimum or maximum."""
+    minimum or maximum; for the dominance rule, the sum of the values' magnitudes."""
     found = {"n": Count(rows.contributor)}
     if rows.value:
         for aggregate, name, function in (("sum", "total", Sum), ("min", "low", Min), ("max", "high", Max)):
             if aggregate in aggregates:
                 found[name] = function(rows.value)
+        if magnitude:
+            found["magnitude"] = Sum(Abs(rows.value))
     if rows.reviewed:
         found["unreviewed"] = Count("pk", filter=~Q(status__in=REVIEWED))
     return found
@@ -375,6 +424,12 @@ class _Grouping:
             found.append((queryset, {str(pk): areas for pk, areas in self.containers.items()}))
         return found
 
+    def containers_only(self) -> "_Grouping":
+        """The same areas without the regions."""
+        found = copy.copy(self)
+        found.by_length = defaultdict(dict)
+        return found
+
     def keys(self) -> list[str]:
         found = [area.key for paths in self.by_length.values() for area in paths.values()]
         found += [area.key for areas in self.containers.values() for area in areas]
@@ -424,9 +479,10 @@ def measure_cells(measures: list[Measure], grouping: _Grouping, periods: list[Pe
                 (measure,) = measures
                 rows = event_rows(sources.find(measure.source), measure, batch, options)
             group = ("area", "bucket", "metric_id") if rows.by_metric else ("area", "bucket")
+            ranked = options.check_disclosure and rows.by_metric and any(confidential.values())
             for queryset, keys in grouping.queries(rows):
-                absorb(queryset.values(*group).annotate(**_aggregates(rows, aggregates)), keys, rows, batch)
-                if options.check_disclosure and rows.by_metric and any(confidential.values()):
+                absorb(queryset.values(*group).annotate(**_aggregates(rows, aggregates, ranked)), keys, rows, batch)
+                if ranked:
                     counter[0] += 1
                     _rank(cells, by_metric, queryset, keys, rows, batch)
     # Events and stocks with nothing in a period are zero; figures nobody reported are unknown.
@@ -445,20 +501,21 @@ def _cell(row: dict, aggregate: str, rows: Rows, confidential: bool) -> Cell:
     else:
         value = {"sum": row.get("total"), "min": row.get("low"), "max": row.get("high")}[aggregate]
         value = Decimal(value) if value is not None else None
-    return Cell(value, n, row.get("unreviewed", 0), confidential)
+    return Cell(value, n, row.get("unreviewed", 0), confidential, Decimal(row.get("magnitude") or 0))
 
 
 def _rank(cells: dict, by_metric: dict, queryset: QuerySet, keys: dict, rows: Rows, batch: list[Period]) -> None:
-    """The two largest contributions of each cell of confidential figures, for the dominance rule."""
+    """The two largest magnitudes of contributions of each cell of confidential figures, for the
+    dominance rule (a large loss dominates a cell as a large profit does)."""
     ranked = (queryset.annotate(rank=Window(RowNumber(), partition_by=[F("area"), F("bucket"), F("metric_id")],
-                                            order_by=F(rows.value).desc()))
-              .filter(rank__lte=2).values_list("area", "bucket", "metric_id", rows.value))
-    for area_key, bucket, metric_id, value in ranked:
+                                            order_by=Abs(rows.value).desc()))
+              .filter(rank__lte=2).values_list("area", "bucket", "metric_id", Abs(rows.value)))
+    for area_key, bucket, metric_id, magnitude in ranked:
         for measure in by_metric[metric_id]:
             for area in keys.get(area_key, ()):
                 cell = cells[measure.code].get((area.key, batch[bucket]))
                 if cell is not None:
-                    cell.largest = tuple(sorted((*cell.largest, Decimal(value)), reverse=True)[:2])
+                    cell.largest = tuple(sorted((*cell.largest, Decimal(magnitude)), reverse=True)[:2])
 
 
 # --- indicators --------------------------------------------------------------------------
@@ -622,14 +679,25 @@ def _evaluate(definitions: Definitions, areas: list[Area], periods: list[Period]
             for code, at in definitions.needs(indicator.code, period):
                 wanted[code].add(at)
     grouping = _Grouping(areas)
-    cells: dict[str, dict[tuple[str, Period], Cell]] = {}
-    keys = {area.key for area in areas}
-    parents = {area.key: area.parent_key for area in areas if area.parent_key in keys}
-    for batch, needed in _batches(definitions, wanted):
-        cells.update(measure_cells(batch, grouping, needed, options, counter))
+    cells: dict[str, dict[tuple[str, Period], Cell]] = defaultdict(dict)
+    regions = [area for area in areas if area.is_region]
+    in_tree = [definitions.measures[code] for code in sorted(wanted)
+               if options.check_disclosure and regions and _protected_in_tree(definitions.measures[code])]
+    if in_tree:
+        needed = sorted(set().union(*(wanted[measure.code] for measure in in_tree)))
+        for code, found in tree_cells(in_tree, regions, needed, options, counter).items():
+            cells[code].update(found)
+    for batch, needed in _batches(definitions, wanted, {measure.code for measure in in_tree}):
+        # The regions' cells of a measure protected over the region tree are in; its zones' and parks' are not.
+        batch_grouping = grouping.containers_only() if batch[0] in in_tree else grouping
+        if not batch_grouping.keys():
+            continue
+        found = measure_cells(batch, batch_grouping, needed, options, counter)
         for measure in batch:
             if options.check_disclosure and measure.metric_id and measure.metric.confidential:
-                disclosure.protect(cells[measure.code], parents, options.thresholds, keys)
+                for cell in found[measure.code].values():
+                    cell.suppressed = _primary(measure, cell, options.thresholds)
+            cells[measure.code].update(found[measure.code])
     officials = _officials(definitions.asked, areas, periods, options, counter)
     for indicator in definitions.asked:
         for area in areas:
@@ -639,17 +707,166 @@ def _evaluate(definitions: Definitions, areas: list[Area], periods: list[Period]
     return counter[0]
 
 
-def _batches(definitions: Definitions, wanted: dict[str, set[Period]]) -> list[tuple[list[Measure], list[Period]]]:
+def _batches(definitions: Definitions, wanted: dict[str, set[Period]],
+             in_tree: set[str]) -> list[tuple[list[Measure], list[Period]]]:
     """The measures in groups one query answers: observations with the same subject filter
-    together, every other measure alone; each group with the periods any of them needs."""
+    together (those protected over the region tree apart), every other measure alone; each
+    group with the periods any of them needs."""
     groups: dict[str, list[Measure]] = defaultdict(list)
     for code in sorted(wanted):
         measure = definitions.measures[code]
         if measure.kind == MeasureKind.OBSERVATIONS:
-            groups["observations " + json.dumps(measure.subjects or {}, sort_keys=True)].append(measure)
+            side = "in tree " if code in in_tree else ""
+            groups[f"{side}observations {_filter_key(measure)}"].append(measure)
         else:
             groups[code].append(measure)
     return [(measures, sorted(set().union(*(wanted[m.code] for m in measures)))) for measures in groups.values()]
+
+
+def _primary(measure: Measure, cell: Cell, thresholds: disclosure.Thresholds) -> str:
+    """Why the public may not see a cell of confidential figures on its own account ("" = it may)."""
+    if cell.value is None or not cell.contributors:
+        return ""
+    if measure.aggregate in (Aggregate.MIN, Aggregate.MAX):
+        return disclosure.EXTREME
+    return disclosure.primary(cell.figures, thresholds)
+
+
+# --- disclosure control over the region tree -------------------------------------------------
+
+
+def _protected_in_tree(measure: Measure) -> bool:
+    """A sum or count of a confidential metric's figures: its public cells of regions follow one
+    suppression pattern over the region tree. (A minimum or maximum is always one enterprise's
+    figure, hidden on its own account.)"""
+    return (measure.kind == MeasureKind.OBSERVATIONS and measure.metric.confidential
+            and measure.aggregate in (Aggregate.SUM, Aggregate.COUNT))
+
+
+def _parent_path(path: str) -> str | None:
+    """320000/320600/320612/ → 320000/320600/; a province has none."""
+    codes = path.rstrip("/").split("/")
+    return "/".join(codes[:-1]) + "/" if len(codes) > 1 else None
+
+
+@dataclass
+class _Family:
+    """A confidential metric's measures in the catalogue, and the subject filters that split its
+    enterprises into classes (industrial output: above designated size or not)."""
+
+    measures: list[Measure]
+    filters: list[str]  # the measures' subject filters other than none, as JSON, each a flag of the query
+
+    def flags(self, names: dict[str, str]) -> list[str]:
+        return [names[key] for key in self.filters]
+
+    def counts(self, measure: Measure, kind: tuple[int, ...]) -> bool:
+        """Whether the enterprises of a class (one flag per filter) count for `measure`."""
+        key = _filter_key(measure)
+        return key == "{}" or kind[self.filters.index(key)] == 1
+
+
+def tree_cells(measures: list[Measure], areas: list[Area], periods: list[Period], options: Options,
+               counter: list[int]) -> dict[str, dict[tuple[str, Period], Cell]]:
+    """The public cells of `measures` (sums and counts of confidential metrics) for the region
+    `areas`, each metric and period under one suppression pattern decided over the region tree
+    (see kechuang.indicators.disclosure), never over what the request happens to hold.
+
+    Whether an area is hidden depends on the subtree of its parent (its siblings may need it
+    as a complement), so that subtree is what is read, for every area asked: the figures of
+    every region in it, by the classes of enterprises that the metric's measures in the
+    catalogue tell apart (asked for or not: a table of industrial output must hide what a table
+    of the output above designated size would give away with it). One query a layer of periods
+    (the figures with their region and class), whatever the areas."""
+    metric_ids = sorted({measure.metric_id for measure in measures})
+    families: dict[int, _Family] = {}
+    for member in Measure.objects.filter(kind=MeasureKind.OBSERVATIONS, metric_id__in=metric_ids).order_by("code"):
+        families.setdefault(member.metric_id, _Family([], [])).measures.append(member)
+    for family in families.values():
+        family.filters = sorted({_filter_key(member) for member in family.measures} - {"{}"})
+    names = {key: f"class_{index}" for index, key in enumerate(sorted({k for f in families.values() for k in f.filters}))}
+    flags = {name: Case(When(_through(_subjects(json.loads(key)), "organisation"), then=Value(1)), default=Value(0),
+                        output_field=IntegerField()) for key, name in names.items()}
+    roots: list[str] = []
+    for top in sorted({_parent_path(area.region.path) or area.region.path for area in areas}, key=len):
+        if not any(top.startswith(root) for root in roots):
+            roots.append(top)
+    group = ("node", "bucket", "metric_id", *flags)
+    cells: dict[str, dict[tuple[str, Period], Cell]] = {measure.code: {} for measure in measures}
+    for layer in _layers(periods):
+        rows = (enterprise_figures(metric_ids, layer, options).exclude(organisation__kind__in=CONTAINER_KINDS)
+                .order_by().annotate(bucket=_bucket(_period_cases(layer)),
+                                     place=FilteredRelation("organisation__locations",
+                                                            condition=_location_on("organisation", F("period_end"))))
+                .filter(place__region__in=Region.objects.filter(reduce(or_, (Q(path__startswith=r) for r in roots))))
+                .annotate(node=F("place__region__path"), **flags))
+        # The figures themselves, added up here: cheaper than ranking them in SQL (a sort of every
+        # row) for the two largest of each group, and a group is a region and a class, small.
+        by_group: dict[tuple, list[Decimal]] = defaultdict(list)
+        for *key, value in rows.values_list(*group, "value"):
+            by_group[tuple(key)].append(value)
+        # {(metric, bucket): {region path: {class: the figures of the enterprises located there}}}
+        direct: dict[tuple[int, int], dict[str, dict[tuple, disclosure.Figures]]] = defaultdict(dict)
+        for (node, bucket, metric_id, *classes), values in by_group.items():
+            kind = tuple(dict(zip(flags, classes, strict=True))[name] for name in families[metric_id].flags(names))
+            by_class = direct[(metric_id, bucket)].setdefault(node, {})
+            by_class[kind] = by_class.get(kind, disclosure.NOTHING) + disclosure.Figures.of(values)
+        counter[0] += 1
+        for bucket, period in enumerate(layer):
+            for metric_id, family in families.items():
+                asked = [measure for measure in measures if measure.metric_id == metric_id]
+                for code, found in _family_cells(family, asked, direct.get((metric_id, bucket), {}), roots, areas,
+                                                 period, options.thresholds).items():
+                    cells[code].update(found)
+    return cells
+
+
+def _through(condition: Q, relation: str) -> Q:
+    """A condition on organisations, read through a row's `relation` to its organisation: a column
+    of the join the query has anyway, not a list of organisations looked up again for every row."""
+    found = Q(_connector=condition.connector, _negated=condition.negated)
+    for child in condition.children:
+        found.children.append(_through(child, relation) if isinstance(child, Q) else (f"{relation}__{child[0]}", child[1]))
+    return found
+
+
+def _filter_key(measure: Measure) -> str:
+    return json.dumps(measure.subjects or {}, sort_keys=True)
+
+
+def _family_cells(family: _Family, asked: list[Measure], direct: dict[str, dict[tuple, disclosure.Figures]],
+                  roots: list[str], areas: list[Area], period: Period,
+                  thresholds: disclosure.Thresholds) -> dict[str, dict[tuple[str, Period], Cell]]:
+    """The asked measures of one metric for one period, from the pattern over its tree: the
+    regions with figures and their ancestors up to the roots read."""
+    parents: dict[str, str | None] = {}
+    for node in direct:
+        while node not in parents:
+            parents[node] = None if node in roots else _parent_path(node)
+            node = parents[node] or node
+    classes = sorted({kind for by_class in direct.values() for kind in by_class
+                      if any(family.counts(measure, kind) for measure in family.measures)})
+    hierarchy = disclosure.Hierarchy(parents, {node: tuple(by_class.get(kind, disclosure.NOTHING) for kind in classes)
+                                               for node, by_class in direct.items()}, len(classes))
+    pattern = disclosure.protect(hierarchy, thresholds)
+    cells: dict[str, dict[tuple[str, Period], Cell]] = {}
+    for measure in asked:
+        counted = [index for index, kind in enumerate(classes) if family.counts(measure, kind)]
+        found = cells[measure.code] = {}
+        for area in areas:
+            totals = hierarchy.totals.get(area.region.path)
+            figures = sum((totals[index] for index in counted), disclosure.NOTHING) if totals else disclosure.NOTHING
+            if not figures.contributors:
+                found[(area.key, period)] = Cell(None, confidential=True)
+                continue
+            value = figures.value if measure.aggregate == Aggregate.SUM else Decimal(figures.contributors)
+            hidden = pattern.reason(area.region.path, counted)
+            # Hidden on its own account; else as a complement; else for another class of the metric's enterprises.
+            reason = disclosure.primary(figures, thresholds) or (
+                hidden if hidden in ("", disclosure.COMPLEMENTARY) else disclosure.RELATED)
+            found[(area.key, period)] = Cell(value, figures.contributors, 0, True, figures.magnitude, figures.largest,
+                                             reason)
+    return cells
 
 
 def _result(definitions: Definitions, indicator: Indicator, area: Area, period: Period, cells: dict,

@@ -62,6 +62,8 @@ _REASONS_ZH = [
         (disclosure.THRESHOLD, "参与汇总的企业少于{n}家"),
         (disclosure.DOMINANCE, "最大两家企业之和超过合计的{p}%"),
         (disclosure.COMPLEMENTARY, "为防止由合计推算出已隐藏的数而隐藏"),
+        (disclosure.RELATED, "为防止与相关指标相减推算出企业数据而隐藏"),
+        (disclosure.EXTREME, "最小值或最大值即一家企业的数据"),
     )
 ]
 

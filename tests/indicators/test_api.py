@@ -33,12 +33,17 @@ def client_of(user=None):
 
 
 def test_the_values_of_an_indicator_for_a_region_and_period(figures):
-    answer = client_of().get("/api/v1/indicators/high_tech_share/values/", {"region": "320612", "period": "2023H1"})
+    query = {"region": "320612", "period": "2023H1"}
+    answer = client_of(figures["bureau"]).get("/api/v1/indicators/high_tech_share/values/", query)
     assert answer.status_code == 200
     (row,) = answer.json()["values"]
     assert (row["value"], row["basis"], row["official"], row["computed"]) == ("56.0", "official", "56.0", "50.0")
     assert row["differs"] and row["text_zh"] == "56.0%"
     assert answer.json()["indicators"][0]["formula"] == "share(high_tech_output_above_size, industrial_output_above_size)"
+    # The public reads the official figure only: Tongzhou's output is hidden as the complement of
+    # Chongchuan's one enterprise (Nantong's total minus Tongzhou's would give it), asked alone or not.
+    (row,) = client_of().get("/api/v1/indicators/high_tech_share/values/", query).json()["values"]
+    assert (row["value"], row["basis"], row["computed"], row["differs"]) == ("56.0", "official", None, False)
 
 
 def test_a_table_of_indicators_for_every_child_of_a_region(figures):

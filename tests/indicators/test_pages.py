@@ -88,12 +88,17 @@ def test_little_giants_appear_only_when_the_catalogue_has_them(client, pages):
 
 
 def test_the_official_figure_is_shown_with_the_computed_one_where_they_differ(client, pages):
+    public = card(client.get("/regions/320612/indicators/", {"period": "2023H1"}).content.decode(), "high_tech_share")
+    # The public: the official figure alone (Tongzhou's output is the complement of Chongchuan's one firm).
+    assert ">56.0%</a>" in public and "官方</span>" in public and "测算" not in public
+    client.force_login(pages["bureau"])
     share = card(client.get("/regions/320612/indicators/", {"period": "2023H1"}).content.decode(), "high_tech_share")
     assert ">56.0%</a>" in share and "官方</span>" in share
     assert "≠ 测算 50.0%" in share
 
 
 def test_each_figure_shows_its_change_on_the_same_period_a_year_before(client, pages):
+    client.force_login(pages["bureau"])
     html = client.get("/regions/320612/indicators/", {"period": "2023H1"}).content.decode()
     assert "+100.0%" in card(html, "projects_approved")  # 2 projects against 1
     assert "-50.0%" in card(html, "industrial_output_above_size")  # 600 yuan against 1200
@@ -369,6 +374,9 @@ def test_the_pages_load_no_third_party_assets_and_no_inline_script_without_the_n
     ("fewer than 3 enterprises contribute", "参与汇总的企业少于3家"),
     ("the two largest contributions exceed 85% of it", "最大两家企业之和超过合计的85%"),
     ("suppressed so that a suppressed neighbour cannot be derived from the total", "为防止由合计推算出已隐藏的数而隐藏"),
+    ("suppressed so that its difference from a related measure cannot reveal an enterprise's figure",
+     "为防止与相关指标相减推算出企业数据而隐藏"),
+    ("a minimum or maximum is one enterprise's figure", "最小值或最大值即一家企业的数据"),
     ("a reason the pages do not know", ""),
 ])
 def test_each_reason_for_a_dash_is_given_in_chinese_too(reason, chinese):
