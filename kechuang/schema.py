@@ -1,6 +1,6 @@
 """The OpenAPI schema (/api/schema/, drf-spectacular), said as the API answers.
 
-drf-spectacular documents what a view returns when it succeeds; two things it cannot see
+drf-spectacular documents what a view returns when it succeeds; three things it cannot see
 are added here, so that a client (or a fuzzer) reading the schema meets no answer it
 does not describe:
 
