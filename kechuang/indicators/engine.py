@@ -37,6 +37,7 @@ from django.db.models import (
     Case,
     CharField,
     Count,
+    Exists,
     F,
     FilteredRelation,
     IntegerField,
@@ -45,7 +46,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
@@ -236,6 +236,7 @@ class Options:
     reviewed_only: bool = False  # count only figures the bureau approved (public output)
     check_disclosure: bool = False
     thresholds: disclosure.Thresholds = field(default_factory=disclosure.Thresholds)
+    generation: int | None = None  # the data's generation, where what is read of it may be kept (kechuang.indicators.cache)
 
 
 def _location_on(subject: str, on) -> Q:
@@ -248,43 +249,50 @@ def _bucket(cases: list[tuple[Q, int]]) -> Case:
     return Case(*(When(condition, then=Value(index)) for condition, index in cases), output_field=IntegerField())
 
 
-def observation_rows(measures: list[Measure], periods: list[Period], options: Options) -> Rows:
-    """The figures of the measures' metrics (the measures share their subject filter)."""
-    rows = enterprise_figures({m.metric_id for m in measures}, periods, options)
+def observation_rows(measures: list[Measure], periods: list[Period], options: Options, once: bool = True) -> Rows:
+    """The figures of the measures' metrics (the measures share their subject filter); `once`:
+    see `counted_once`."""
+    rows = enterprise_figures({m.metric_id for m in measures}, periods, options, once)
     rows = rows.filter(organisation__in=Organisation.objects.filter(_subjects(measures[0].subjects or {})).values("pk"))
     return Rows(rows.annotate(bucket=_bucket(_period_cases(periods))), "organisation", F("period_end"), "value",
                 "organisation", reviewed=True, by_metric=True)
 
 
-def enterprise_figures(metric_ids: Iterable[int], periods: list[Period], options: Options) -> QuerySet:
+def enterprise_figures(metric_ids: Iterable[int], periods: list[Period], options: Options,
+                       once: bool = True) -> QuerySet:
     """The organisations' figures of the metrics that count for the periods: reported (or
-    reviewed, for the public), current at `as_of` or now, one per organisation, metric and
-    months. A figure recorded under two codes for the same months (2023H1, and 2023-01..2023-06
-    from a statistics table) counts once, as the one recorded last: each code keeps its own
-    current figure, so the months (not the codes) decide which figure stands, whatever its
-    status, as a correction under one code would."""
+    reviewed, for the public), current at `as_of` or now, and (`once`) one per organisation,
+    metric and months."""
     codes = [code for period in periods for code in same_months(period)]
     rows = Observation.objects.filter(metric_id__in=sorted(metric_ids), kind=ObservationKind.ACTUAL,
                                       organisation__isnull=False, period__in=codes)
-    # Each row is looked up under the other codes of its months (2023H1 ↔ 2023-01..2023-06): a
-    # probe of the index of current figures (organisation, metric, period, kind) each, not a scan
-    # of all the enterprise's figures of the metric.
+    if once:
+        rows = counted_once(rows, codes, options)
+    rows = _as_of_observations(rows, options)
+    return rows.filter(status__in=REVIEWED if options.reviewed_only else REPORTED)
+
+
+def counted_once(rows: QuerySet, codes: list[str], options: Options) -> QuerySet:
+    """Figures under `codes` without those recorded again later under another code for the same
+    months (2023H1, and 2023-01..2023-06 from a statistics table): each code keeps its own
+    current figure, so the months (not the codes) decide which figure stands, whatever its
+    status, as a correction under one code would.
+
+    Each row is looked up under the other codes of its months: a probe of the index of current
+    figures (organisation, metric, period, kind), not a scan of the enterprise's figures."""
     others = {code: [other for other in same_months(Period.parse(code)) if other != code] for code in codes}
     same_months_as_outer = [
         Case(*(When(Exact(OuterRef("period"), code), then=Value(found[index]))
                for code, found in others.items() if len(found) > index), output_field=CharField())
-        for index in range(max(len(found) for found in others.values()))]
-    if same_months_as_outer:
-        later = _current_at(Observation.objects.filter(
-            reduce(or_, (Q(period=other) for other in same_months_as_outer)),
-            organisation=OuterRef("organisation"), metric=OuterRef("metric"), kind=OuterRef("kind"),
-        ).filter(Q(created_at__gt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"),
-                                                               pk__gt=OuterRef("pk"))), options)
-        # A scalar subquery rather than NOT EXISTS, which PostgreSQL pulls into the join tree: inside
-        # the contributors' `pk IN (…)` it then hash-joined a scan of every figure (20× slower).
-        rows = rows.alias(restated_by=Subquery(later.order_by().values("pk")[:1])).filter(restated_by__isnull=True)
-    rows = _as_of_observations(rows, options)
-    return rows.filter(status__in=REVIEWED if options.reviewed_only else REPORTED)
+        for index in range(max((len(found) for found in others.values()), default=0))]
+    if not same_months_as_outer:
+        return rows
+    later = _current_at(Observation.objects.filter(
+        reduce(or_, (Q(period=other) for other in same_months_as_outer)),
+        organisation=OuterRef("organisation"), metric=OuterRef("metric"), kind=OuterRef("kind"),
+    ).filter(Q(created_at__gt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__gt=OuterRef("pk"))),
+        options)
+    return rows.filter(~Exists(later))
 
 
 def _period_cases(periods: list[Period]) -> list[tuple[Q, int]]:
@@ -646,9 +654,10 @@ def evaluate(codes: Iterable[str], areas: list[Area], periods: list[Period], *, 
     else:
         internal = set() if public else {area.key for area in areas}
     thresholds = thresholds or disclosure.Thresholds()
-    key = None
+    key = generation = None
     if as_of is None and cache.size() > 0:  # the data as it stands now: kept until it is written
-        key = (cache.generation(), tuple(codes), tuple((a.key, a.is_region) for a in areas),
+        generation = cache.generation()
+        key = (generation, tuple(codes), tuple((a.key, a.is_region) for a in areas),
                tuple(p.code for p in periods), frozenset(internal), thresholds.min_contributors,
                thresholds.dominance)
         kept = cache.get(key)
@@ -662,7 +671,7 @@ def evaluate(codes: Iterable[str], areas: list[Area], periods: list[Period], *, 
                               ([a for a in areas if a.key not in internal], True)):
         if subset:
             options = Options(as_of=as_of, reviewed_only=is_public, check_disclosure=is_public,
-                              thresholds=thresholds)
+                              thresholds=thresholds, generation=generation)
             queries += _evaluate(definitions, subset, periods, options, moment, results)
     table = Table(definitions.asked, areas, list(periods), results, moment, queries)
     if key is not None:
@@ -791,27 +800,18 @@ def tree_cells(measures: list[Measure], areas: list[Area], periods: list[Period]
     for top in sorted({_parent_path(area.region.path) or area.region.path for area in areas}, key=len):
         if not any(top.startswith(root) for root in roots):
             roots.append(top)
-    group = ("node", "bucket", "metric_id", *flags)
     cells: dict[str, dict[tuple[str, Period], Cell]] = {measure.code: {} for measure in measures}
     for layer in _layers(periods):
-        rows = (enterprise_figures(metric_ids, layer, options).exclude(organisation__kind__in=CONTAINER_KINDS)
-                .order_by().annotate(bucket=_bucket(_period_cases(layer)),
-                                     place=FilteredRelation("organisation__locations",
-                                                            condition=_location_on("organisation", F("period_end"))))
-                .filter(place__region__in=Region.objects.filter(reduce(or_, (Q(path__startswith=r) for r in roots))))
-                .annotate(node=F("place__region__path"), **flags))
-        # The figures themselves, added up here: cheaper than ranking them in SQL (a sort of every
-        # row) for the two largest of each group, and a group is a region and a class, small.
-        by_group: dict[tuple, list[Decimal]] = defaultdict(list)
-        for *key, value in rows.values_list(*group, "value"):
-            by_group[tuple(key)].append(value)
-        # {(metric, bucket): {region path: {class: the figures of the enterprises located there}}}
-        direct: dict[tuple[int, int], dict[str, dict[tuple, disclosure.Figures]]] = defaultdict(dict)
-        for (node, bucket, metric_id, *classes), values in by_group.items():
-            kind = tuple(dict(zip(flags, classes, strict=True))[name] for name in families[metric_id].flags(names))
-            by_class = direct[(metric_id, bucket)].setdefault(node, {})
-            by_class[kind] = by_class.get(kind, disclosure.NOTHING) + disclosure.Figures.of(values)
-        counter[0] += 1
+        # Every public request under the same parent reads the same figures (each district's
+        # page, the bulletin): kept like a table, until the data's next generation.
+        key = ("region tree", options.generation, tuple(metric_ids), tuple(sorted(names.items())), tuple(roots),
+               tuple(period.code for period in layer))
+        direct = cache.get(key) if options.generation is not None else None
+        if direct is None:
+            direct = _tree_figures(families, names, flags, roots, layer, options)
+            counter[0] += 1
+            if options.generation is not None:
+                cache.put(key, direct)
         for bucket, period in enumerate(layer):
             for metric_id, family in families.items():
                 asked = [measure for measure in measures if measure.metric_id == metric_id]
@@ -819,6 +819,28 @@ def tree_cells(measures: list[Measure], areas: list[Area], periods: list[Period]
                                                  period, options.thresholds).items():
                     cells[code].update(found)
     return cells
+
+
+def _tree_figures(families: dict[int, _Family], names: dict[str, str], flags: dict[str, Case], roots: list[str],
+                  layer: list[Period], options: Options) -> dict[tuple[int, int], dict[str, dict[tuple, disclosure.Figures]]]:
+    """{(metric, bucket): {region path: {class: the figures of the enterprises located there}}}, in
+    one query. The figures are added up here: ranking them in SQL for the two largest of each
+    region and class would sort every row; a region's figures of one class are few."""
+    rows = (enterprise_figures(list(families), layer, options).exclude(organisation__kind__in=CONTAINER_KINDS)
+            .order_by().annotate(bucket=_bucket(_period_cases(layer)),
+                                 place=FilteredRelation("organisation__locations",
+                                                        condition=_location_on("organisation", F("period_end"))))
+            .filter(place__region__in=Region.objects.filter(reduce(or_, (Q(path__startswith=r) for r in roots))))
+            .annotate(node=F("place__region__path"), **flags))
+    by_group: dict[tuple, list[Decimal]] = defaultdict(list)
+    for *key, value in rows.values_list("node", "bucket", "metric_id", *flags, "value"):
+        by_group[tuple(key)].append(value)
+    direct: dict[tuple[int, int], dict[str, dict[tuple, disclosure.Figures]]] = defaultdict(dict)
+    for (node, bucket, metric_id, *classes), values in by_group.items():
+        kind = tuple(dict(zip(flags, classes, strict=True))[name] for name in families[metric_id].flags(names))
+        by_class = direct[(metric_id, bucket)].setdefault(node, {})
+        by_class[kind] = by_class.get(kind, disclosure.NOTHING) + disclosure.Figures.of(values)
+    return dict(direct)
 
 
 def _through(condition: Q, relation: str) -> Q:
@@ -950,7 +972,9 @@ def contributions(code: str, area: Area, period: Period, *, as_of: dt.datetime |
     for name, at in sorted(definitions.needs(code, period), key=lambda pair: (pair[0], pair[1])):
         measure = definitions.measures[name]
         if measure.kind == MeasureKind.OBSERVATIONS:
-            rows = observation_rows([measure], [at], options)
+            # Counted once outside the `pk IN (…)`: inside, PostgreSQL plans the NOT EXISTS into a
+            # scan of every figure (20 times slower).
+            rows = observation_rows([measure], [at], options, once=False)
         elif measure.kind == MeasureKind.EVENTS:
             rows = event_rows(sources.find(measure.source), measure, [at], options)
         else:
@@ -958,6 +982,8 @@ def contributions(code: str, area: Area, period: Period, *, as_of: dt.datetime |
         model = rows.queryset.model
         matching = [model.objects.filter(pk__in=queryset.values("pk")) for queryset, _ in grouping.queries(rows)]
         records = matching[0] if len(matching) == 1 else model.objects.none()
+        if measure.kind == MeasureKind.OBSERVATIONS:
+            records = counted_once(records, same_months(at), options)
         found.append(Contribution(measure, at, records))
     return found
 

@@ -100,3 +100,24 @@ def test_the_public_and_the_bureau_get_their_own_tables(world, figure):
     public = engine.evaluate(["industrial_output_above_size"], areas, [H1], public=True)
     assert internal is not public
     assert public.get("industrial_output_above_size", "320612", H1).shown is None  # one enterprise: withheld
+
+
+def test_the_public_requests_under_one_parent_read_its_figures_once_until_a_write(world, figure):
+    """A public value of a district reads its whole city (disclosure control decides the pattern
+    there); the next district's request finds those figures kept, until the data changes."""
+    for key in ("parked", "zoned", "plain"):
+        figure(world[key], "industrial-output", "2023H1", 100)
+
+    def figures_read(district):
+        with CaptureQueriesContext(connection) as queries:
+            table = engine.evaluate(["industrial_output"], engine.areas_for(district), [H1], public=True)
+        # The enterprises' figures placed by their locations (the official figure is read apart).
+        return sum('"statistics_observation"' in query["sql"] and '"registry_location"' in query["sql"]
+                   for query in queries), table
+
+    assert figures_read("320612")[0] == 1
+    read, table = figures_read("320602")
+    assert read == 0 and table.get("industrial_output", "320602", H1).shown is None  # nobody reports there
+    figure(world["rival"], "industrial-output", "2023H1", 90)
+    read, table = figures_read("320602")
+    assert read == 1 and table.get("industrial_output", "320602", H1).suppressed.startswith("fewer than")
