@@ -31,6 +31,7 @@ from django.utils.text import slugify
 
 from kechuang.accounts.scoping import can_review, scope_of
 from kechuang.errors import RoleRefusal
+from kechuang.indicators import cache
 from kechuang.registry.models import Region
 from kechuang.statistics.periods import Period, PeriodError
 
@@ -328,7 +329,23 @@ class Change:
 
 def would_change(version: BulletinVersion) -> list[Change]:
     """The figures of `version` whose value (or whether it is withheld) differs from what the
-    data says now: corrections, late approvals, a figure that became official."""
+    data says now: corrections, late approvals, a figure that became official.
+
+    Every visit of a published bulletin's page asks, so the answer is kept (kechuang.indicators.
+    cache) until the public's data changes: a version is frozen, and what it is compared with
+    is the public's figures, which read only what the bureau approved."""
+    key = None
+    if cache.size() > 0:
+        key = ("would change", version.pk, cache.public_generations(cache.snapshot()))
+        if (kept := cache.get(key)) is not None:
+            return list(kept)
+    changes = _would_change(version)
+    if key is not None:
+        cache.put(key, tuple(changes))
+    return changes
+
+
+def _would_change(version: BulletinVersion) -> list[Change]:
     bulletin = version.bulletin
     inputs = gather(version.spec, bulletin.region, Period.parse(bulletin.period))
     changes = []

@@ -3,19 +3,27 @@
 The indicators of a region are read far more often than its data changes: a dashboard, a
 bulletin's page, the API, each computes the same tables again. `engine.evaluate` keeps each
 table it computes (as the data stands now: never one `as_of` a moment) in a small cache of this
-process, keyed by what it was asked and by the **data generation**: a counter in the database
-that goes up after every committed write to a table the indicators read (the registry, the
-statistics, the programmes, the designations, the indicators' own definitions).
+process, keyed by what it was asked and by the **generations** of what it reads: counters in the
+database that go up after every committed write to a table the indicators read (the registry,
+the statistics, the programmes, the designations, the indicators' own definitions).
 
-The counter is bumped by a database execute wrapper installed on every connection
+A write bumps the generation `data`, which every table reads, unless its code has said exactly
+what it writes (`declared`): an enterprise's figure recorded by `record_observation` bumps only
+`reported:<metric>` — and `reviewed:<metric>` where a figure the bureau approved or published is
+written or superseded. A table the public reads (approved figures only) is keyed by the
+`reviewed:` generations of the metrics it reads, the bureau's and analysts' by the `reported:`
+ones: an enterprise submitting its monthly figures keeps every public table, and every
+analyst's table of other metrics, in the cache. Anything not declared is a `data` write.
+
+The counters are bumped by a database execute wrapper installed on every connection
 (`watch`), not by each service: it sees every INSERT, UPDATE and DELETE Django sends —
 the ORM's saves, `update()`, `bulk_create()`, raw SQL alike — so no write path can forget it.
 Inside a transaction the bump waits for the commit (and is dropped with a rollback); outside
-one it follows the statement. A reader reads the generation before it computes, so a table
-computed while a write commits is stored under the old generation and never served again.
+one it follows the statement. A reader reads the generations before it computes, so a table
+computed while a write commits is stored under the old generations and never served again.
 
-Each gunicorn worker keeps its own cache (no shared server needed); the generation is shared
-through the database, one primary-key read per evaluation. Settings: `INDICATOR_CACHE_SIZE`
+Each gunicorn worker keeps its own cache (no shared server needed); the generations are shared
+through the database, one small read per evaluation. Settings: `INDICATOR_CACHE_SIZE`
 (default 256 tables; 0 turns the cache and the wrapper off, as the test suite does except where
 it tests them) and `INDICATOR_CACHE_SECONDS` (default 600: a table older is computed again,
 the safety net for a bump that could not be written, e.g. with the database down).
@@ -28,6 +36,8 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
+from contextlib import contextmanager
 
 from django.apps import apps
 from django.conf import settings
@@ -46,6 +56,7 @@ logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _tables: OrderedDict = OrderedDict()
 _watched: frozenset[str] | None = None
+_declarations = threading.local()
 
 
 def size() -> int:
@@ -64,45 +75,124 @@ def watched() -> frozenset[str]:
     return _watched
 
 
-# --- the generation ---------------------------------------------------------------------------
+# --- the generations --------------------------------------------------------------------------
+
+DATA = "data"
 
 
-def generation() -> int:
+def reviewed(metric_id: int) -> str:
+    """The generation of a metric's figures the bureau approved or published (the public's)."""
+    return f"reviewed:{metric_id}"
+
+
+def reported(metric_id: int) -> str:
+    """The generation of a metric's figures reported to the bureau, approved or not."""
+    return f"reported:{metric_id}"
+
+
+def generations(names: Iterable[str] = (DATA,)) -> tuple[int, ...]:
+    """The generations of `names`, in that order (0 for one never bumped), in one read."""
     from .models import Generation
 
-    return Generation.objects.filter(pk=Generation.DATA).values_list("value", flat=True).first() or 0
+    names = list(names)
+    found = dict(Generation.objects.filter(name__in=names).values_list("name", "value"))
+    return tuple(found.get(name, 0) for name in names)
 
 
-def bump(using: str = "default") -> None:
-    """A new generation: every table computed before is stale. Where the counter cannot be
-    written (its table not migrated yet; the database gone), this process's tables are
-    dropped, and those of other processes age out (`INDICATOR_CACHE_SECONDS`)."""
+def generation(name: str = DATA) -> int:
+    return generations((name,))[0]
+
+
+def snapshot() -> dict[str, int]:
+    """Every generation, in one read (a counter for the data, two for each metric reported)."""
     from .models import Generation
 
+    return dict(Generation.objects.values_list("name", "value"))
+
+
+def public_generations(seen: dict[str, int]) -> tuple:
+    """What the public's figures of any metric read, out of a `snapshot`: the data and every
+    metric's reviewed figures (never what enterprises have only submitted)."""
+    return (seen.get(DATA, 0), *sorted((name, value) for name, value in seen.items() if name.startswith("reviewed:")))
+
+
+def bump(using: str = "default", names: Iterable[str] = (DATA,)) -> None:
+    """New generations of `names`: every table computed before that read one of them is stale.
+    Where a counter cannot be written (its table not migrated yet; the database gone), this
+    process's tables are dropped, and those of other processes age out (`INDICATOR_CACHE_SECONDS`)."""
+    from .models import Generation
+
+    names = sorted(set(names))
     try:
-        updated = Generation.objects.using(using).filter(pk=Generation.DATA).update(value=F("value") + 1)
-        if not updated:
-            Generation.objects.using(using).get_or_create(pk=Generation.DATA, defaults={"value": 1})
+        rows = Generation.objects.using(using).filter(name__in=names)
+        if rows.update(value=F("value") + 1) < len(names):
+            # A counter bumped for the first time: made at 0 (by this writer or one at the same
+            # moment), then bumped like the others, so two first bumps never end on one value.
+            known = set(rows.values_list("name", flat=True))
+            missing = [name for name in names if name not in known]
+            Generation.objects.using(using).bulk_create([Generation(name=name) for name in missing],
+                                                        ignore_conflicts=True)
+            Generation.objects.using(using).filter(name__in=missing).update(value=F("value") + 1)
     except DatabaseError as error:
         clear()
-        logger.warning("the data generation could not be bumped (%s); this process's cached tables dropped", error)
+        logger.warning("the data generations could not be bumped (%s); this process's cached tables dropped", error)
+
+
+@contextmanager
+def declared(table: str, names: Iterable[str]):
+    """Within the block, the writes of this thread to `table` bump `names` instead of `data`:
+    for a write path that knows exactly which figures it writes (`observation_names`). Writes
+    to any other table in the block are `data` writes as ever."""
+    stack = _declarations.__dict__.setdefault("stack", [])
+    stack.append((table, tuple(names)))
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+def observation_names(metric_id: int, statuses: Iterable[str]) -> list[str]:
+    """What writing figures of a metric with `statuses` (before or after the write) changes:
+    always the reported figures; the reviewed ones too where an approved or published figure
+    is written or superseded."""
+    from kechuang.statistics.models import ObservationStatus as S
+
+    names = [reported(metric_id)]
+    if set(statuses) & {S.APPROVED, S.PUBLISHED}:
+        names.append(reviewed(metric_id))
+    return names
+
+
+def _names_for(table: str) -> tuple[str, ...]:
+    for declared_table, names in reversed(getattr(_declarations, "stack", [])):
+        if declared_table == table:
+            return names
+    return (DATA,)
 
 
 def _wrapper(alias: str):
-    def after_commit():
-        bump(alias)
-
     def execute(run, sql, params, many, context):
         result = run(sql, params, many, context)
         match = WRITE.match(sql) if isinstance(sql, str) else None
-        if match and match.group(1).lower() in watched():
+        table = match.group(1).lower() if match else None
+        if table in watched():
+            names = _names_for(table)
             db = connections[alias]
             if not db.in_atomic_block:
-                bump(alias)
-            elif not any(func is after_commit for _, func, _ in db.run_on_commit):
-                # Once per transaction; a rollback (of it, or of the savepoint that queued
-                # it) drops the callback with the write, and the next write queues it again.
+                bump(alias, names)
+                return result
+            queued = next((func for _, func, _ in db.run_on_commit if hasattr(func, "kechuang_names")), None)
+            if queued is None:
+                # Once per transaction, with every name its writes bump; a rollback (of it, or of
+                # the savepoint that queued it) drops the callback with the write, and the next
+                # write queues it again.
+                def after_commit():
+                    bump(alias, after_commit.kechuang_names)
+
+                after_commit.kechuang_names = set()
                 transaction.on_commit(after_commit, using=alias)
+                queued = after_commit
+            queued.kechuang_names.update(names)
         return result
 
     execute.kechuang = True

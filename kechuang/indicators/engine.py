@@ -236,7 +236,8 @@ class Options:
     reviewed_only: bool = False  # count only figures the bureau approved (public output)
     check_disclosure: bool = False
     thresholds: disclosure.Thresholds = field(default_factory=disclosure.Thresholds)
-    generation: int | None = None  # the data's generation, where what is read of it may be kept (kechuang.indicators.cache)
+    # The data's generations as read before computing, where what is read may be kept (kechuang.indicators.cache).
+    generations: dict[str, int] | None = None
 
 
 def _location_on(subject: str, on) -> Q:
@@ -563,6 +564,7 @@ class Table:
     results: dict[tuple[str, str, Period], Result]
     as_of: dt.datetime
     queries: int = 0
+    key: tuple | None = None  # what the table is kept under (kechuang.indicators.cache), while it may be
 
     def get(self, indicator: str, area: str, period: Period) -> Result:
         return self.results[(indicator, area, period)]
@@ -606,6 +608,13 @@ class Definitions:
                 self._indicator(name, (*path, code))
         return indicator
 
+    def metric_ids(self) -> list[int]:
+        """The metrics whose figures these indicators read: their measures' and official ones."""
+        found = {measure.metric_id for measure in self.measures.values()
+                 if measure.kind == MeasureKind.OBSERVATIONS and measure.metric_id}
+        found |= {indicator.official_metric_id for indicator in self.indicators.values() if indicator.official_metric_id}
+        return sorted(found)
+
     def needs(self, code: str, period: Period) -> set[tuple[str, Period]]:
         """The (measure code, period) pairs an indicator reads, through other indicators too."""
         found = set()
@@ -646,7 +655,8 @@ def evaluate(codes: Iterable[str], areas: list[Area], periods: list[Period], *, 
     area as public (a bulletin's preview), `public=False` every area as internal (the
     operator on the command line). `as_of` computes the figures as the data stood then.
     A table of the data as it stands now is kept (kechuang.indicators.cache) and served again
-    until a write to the data makes a new generation.
+    until a write to what it reads makes a new generation: the public's tables read the metrics'
+    reviewed figures, the others' every figure reported.
     """
     codes = list(codes)
     if public is None:
@@ -654,16 +664,23 @@ def evaluate(codes: Iterable[str], areas: list[Area], periods: list[Period], *, 
     else:
         internal = set() if public else {area.key for area in areas}
     thresholds = thresholds or disclosure.Thresholds()
-    key = generation = None
+    key = seen = definitions = None
     if as_of is None and cache.size() > 0:  # the data as it stands now: kept until it is written
-        generation = cache.generation()
-        key = (generation, tuple(codes), tuple((a.key, a.is_region) for a in areas),
+        seen = cache.snapshot()
+        definitions = _definitions(codes, seen)
+        names = [cache.DATA]
+        for metric_id in definitions.metric_ids():
+            if any(area.key not in internal for area in areas):
+                names.append(cache.reviewed(metric_id))
+            if internal:
+                names.append(cache.reported(metric_id))
+        key = (tuple(seen.get(name, 0) for name in names), tuple(codes), tuple((a.key, a.is_region) for a in areas),
                tuple(p.code for p in periods), frozenset(internal), thresholds.min_contributors,
                thresholds.dominance)
         kept = cache.get(key)
         if kept is not None:
             return kept
-    definitions = Definitions(codes)
+    definitions = definitions or Definitions(codes)
     moment = as_of or timezone.now()
     results: dict[tuple[str, str, Period], Result] = {}
     queries = 0
@@ -671,12 +688,23 @@ def evaluate(codes: Iterable[str], areas: list[Area], periods: list[Period], *, 
                               ([a for a in areas if a.key not in internal], True)):
         if subset:
             options = Options(as_of=as_of, reviewed_only=is_public, check_disclosure=is_public,
-                              thresholds=thresholds, generation=generation)
+                              thresholds=thresholds, generations=seen)
             queries += _evaluate(definitions, subset, periods, options, moment, results)
-    table = Table(definitions.asked, areas, list(periods), results, moment, queries)
+    table = Table(definitions.asked, areas, list(periods), results, moment, queries, key)
     if key is not None:
         cache.put(key, table)
     return table
+
+
+def _definitions(codes: list[str], seen: dict[str, int]) -> Definitions:
+    """The catalogue's definitions of `codes`, kept while the data generation stands (they are
+    read from the indicators' own tables)."""
+    key = ("definitions", seen.get(cache.DATA, 0), tuple(codes))
+    found = cache.get(key)
+    if found is None:
+        found = Definitions(codes)
+        cache.put(key, found)
+    return found
 
 
 def _evaluate(definitions: Definitions, areas: list[Area], periods: list[Period], options: Options,
@@ -804,13 +832,15 @@ def tree_cells(measures: list[Measure], areas: list[Area], periods: list[Period]
     for layer in _layers(periods):
         # Every public request under the same parent reads the same figures (each district's
         # page, the bulletin): kept like a table, until the data's next generation.
-        key = ("region tree", options.generation, tuple(metric_ids), tuple(sorted(names.items())), tuple(roots),
-               tuple(period.code for period in layer))
-        direct = cache.get(key) if options.generation is not None else None
+        seen = options.generations
+        key = ("region tree", None if seen is None else (seen.get(cache.DATA, 0), *(
+            seen.get(cache.reviewed(metric_id), 0) for metric_id in metric_ids)),
+               tuple(metric_ids), tuple(sorted(names.items())), tuple(roots), tuple(period.code for period in layer))
+        direct = cache.get(key) if seen is not None else None
         if direct is None:
             direct = _tree_figures(families, names, flags, roots, layer, options)
             counter[0] += 1
-            if options.generation is not None:
+            if seen is not None:
                 cache.put(key, direct)
         for bucket, period in enumerate(layer):
             for metric_id, family in families.items():

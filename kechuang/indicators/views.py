@@ -20,9 +20,11 @@ from urllib.parse import urlencode
 
 from django.http import HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -36,7 +38,7 @@ from kechuang.statistics.periods import Period, PeriodError
 from kechuang.statistics.units import format_money_en, format_money_zh
 from kechuang.web import htmx, language
 
-from . import api, disclosure, display, engine, formulas, sources
+from . import api, cache, disclosure, display, engine, formulas, sources
 from .models import Indicator, UnitKind
 
 #: The dashboard's figures, in the order of the seed article; a code missing from the
@@ -264,13 +266,28 @@ def region_dashboard(request, code):
     # One evaluation for the whole page, so that each cell is suppressed (or not) the same way
     # everywhere it appears: the children's table is the total's complement.
     table = engine.evaluate(codes, areas, sorted({period, base}), user=request.user)
+    # The figures' part is what the table and the language make it: kept with the table, it is
+    # written once a generation, not for each of the public's visits.
+    key = ("dashboard", table.key, region.code, period.code, language.current()) if table.key else None
+    figures = cache.get(key) if key else None
+    if figures is None:
+        figures = _dashboard_figures(request, region, period, series, codes, areas, table)
+        if key:
+            cache.put(key, figures)
+    context.update(figures=figures)
+    return _dashboard(request, context)
+
+
+def _dashboard_figures(request, region: Region, period: Period, series: list[Period], codes: list[str],
+                       areas: list[engine.Area], table: engine.Table) -> str:
     internal = engine.internal_areas(request.user, areas)
     cards = [{"figure": describe(table.get(indicator.code, region.code, period), internal),
               "change": change_on_last_year(table, indicator.code, region.code, period)}
              for indicator in table.indicators]
     children = [area for area in areas if area.key != region.code]
-    context.update(
-        cards=cards, indicators=table.indicators, base=base, trend_first=series[0],
+    context = dict(
+        region=region, period=period, cards=cards, indicators=table.indicators,
+        base=period.same_period_last_year(), trend_first=series[0],
         trends=reverse("region-indicator-trends", args=[region.code]) + "?" + urlencode({"period": period.code}),
         rows=[(area, [describe(table.get(indicator.code, area.key, period), internal)
                       for indicator in table.indicators])
@@ -280,7 +297,8 @@ def region_dashboard(request, code):
             "codes": ",".join(codes), "region": region.code, "by": "children",
             "period_from": series[0].code, "period_to": period.code}),
     )
-    return _dashboard(request, context)
+    # Escaped as it is written, like any template's output.
+    return mark_safe(render_to_string("indicators/_dashboard_figures.html", context, request))
 
 
 def region_trends(request, code):

@@ -20,6 +20,7 @@ from django.utils import timezone
 from kechuang.accounts.scoping import can_change, can_review
 from kechuang.audit.context import current as current_interface
 from kechuang.errors import RoleRefusal
+from kechuang.indicators import cache
 from kechuang.registry.models import CONTAINER_KINDS, Organisation, OrganisationKind, Region
 from kechuang.workflows import Transition, TransitionError, Workflow
 
@@ -156,12 +157,16 @@ def record_observation(subject: Organisation | Region, metric: "Metric | str", p
         organisation=row.organisation, region=row.region, metric=metric, period=period.code, kind=kind)
     if (existing := current.first()) is not None and _restates(row, existing):
         return existing
-    current.update(superseded_at=timezone.now())
-    row.full_clean(validate_constraints=False)
-    row.save()
-    if reviewed:  # at the moment it was recorded: a figure as of any later moment counts as reviewed then
-        row.reviewed_at = row.created_at
-        row.save(update_fields=["reviewed_at"])
+    # What changes is this metric's figures with these statuses: the indicators' cached tables
+    # of other metrics, and the public's where no approved figure is touched, stay.
+    touched = {row.status, *current.values_list("status", flat=True)}
+    with cache.declared(Observation._meta.db_table, cache.observation_names(metric.pk, touched)):
+        current.update(superseded_at=timezone.now())
+        row.full_clean(validate_constraints=False)
+        row.save()
+        if reviewed:  # at the moment it was recorded: a figure as of any later moment counts as reviewed then
+            row.reviewed_at = row.created_at
+            row.save(update_fields=["reviewed_at"])
     return row
 
 

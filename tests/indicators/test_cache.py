@@ -1,6 +1,8 @@
-"""Computed tables are served again until a committed write makes a new data generation:
-every kind of write (a save, a queryset update, raw SQL) bumps it once its transaction
-commits, a rolled-back one never, and a table as of a past moment is never kept."""
+"""Computed tables are served again until a committed write makes a new generation of what
+they read: every kind of write (a save, a queryset update, raw SQL) bumps one once its
+transaction commits, a rolled-back one never, and a table as of a past moment is never kept.
+A figure recorded through `record_observation` moves only its metric's generations: the
+public's tables stay until an approved figure changes, every table of other metrics stays."""
 
 import pytest
 from django.db import connection, transaction
@@ -40,26 +42,66 @@ def test_a_table_is_served_again_while_nothing_is_written(world, figure):
     first = engine.evaluate(["industrial_output_above_size"], areas, [H1], public=False)
     with CaptureQueriesContext(connection) as queries:
         again = engine.evaluate(["industrial_output_above_size"], areas, [H1], public=False)
-    assert again is first and len(queries) == 1  # the generation's primary-key read
+    assert again is first and len(queries) == 1  # the generations, in one read
 
 
 def test_a_committed_correction_is_seen_at_once(world, figure):
-    figure(world["plain"], "industrial-output", "2023H1", 100)
+    row = figure(world["plain"], "industrial-output", "2023H1", 100)
     assert value(output(world)) == 100
-    before = cache.generation()
+    before = cache.snapshot()
     figure(world["plain"], "industrial-output", "2023H1", 120)  # supersedes: an update and an insert
-    assert cache.generation() > before
+    after = cache.snapshot()
+    assert after[cache.reported(row.metric_id)] > before[cache.reported(row.metric_id)]
+    assert after[cache.reviewed(row.metric_id)] > before[cache.reviewed(row.metric_id)]  # an approved figure
+    assert after[cache.DATA] == before.get(cache.DATA, 0)  # declared: nothing else was written
     assert value(output(world)) == 120
+
+
+def test_a_submitted_figure_keeps_the_publics_tables_and_those_of_other_metrics(world, figure):
+    """An enterprise reporting its month moves only what reads its reported figures of that metric."""
+    figure(world["plain"], "industrial-output", "2023H1", 100)
+    areas = engine.areas_for("320612")
+    public = engine.evaluate(["industrial_output_above_size"], areas, [H1], public=True)
+    internal = output(world)
+    other = engine.evaluate(["projects_approved"], areas, [H1], public=False)
+    figure(world["zoned"], "industrial-output", "2023H1", 150, status="submitted")  # another enterprise's
+    assert engine.evaluate(["industrial_output_above_size"], areas, [H1], public=True) is public
+    assert engine.evaluate(["projects_approved"], areas, [H1], public=False) is other
+    again = output(world)
+    assert again is not internal and value(again) == 250  # the bureau's own view counts it at once
+    # The bureau approves it (an undeclared write: every table is computed again).
+    Observation.objects.filter(value=150).update(status="approved")
+    assert engine.evaluate(["industrial_output_above_size"], areas, [H1], public=True) is not public
+    assert engine.evaluate(["projects_approved"], areas, [H1], public=False) is not other
+
+
+def test_a_submitted_figure_that_supersedes_an_approved_one_moves_the_publics_tables(world, figure):
+    row = figure(world["plain"], "industrial-output", "2023H1", 100)
+    before = cache.generation(cache.reviewed(row.metric_id))
+    figure(world["plain"], "industrial-output", "2023H1", 90, status="submitted")
+    assert cache.generation(cache.reviewed(row.metric_id)) == before + 1
+
+
+def test_a_declaration_narrows_only_its_table(world, figure):
+    row = figure(world["plain"], "industrial-output", "2023H1", 100)
+    before = cache.snapshot()
+    with cache.declared(Observation._meta.db_table, [cache.reported(row.metric_id)]):
+        Observation.objects.filter(pk=row.pk).update(comment="checked")
+        type(world["plain"]).objects.filter(pk=world["plain"].pk).update(name_en="Renamed Ltd")
+    after = cache.snapshot()
+    assert after[cache.reported(row.metric_id)] == before[cache.reported(row.metric_id)] + 1
+    assert after[cache.DATA] == before.get(cache.DATA, 0) + 1  # the organisation's write
+    assert after[cache.reviewed(row.metric_id)] == before[cache.reviewed(row.metric_id)]
 
 
 def test_a_write_rolled_back_leaves_the_generation_and_the_table(world, figure):
     figure(world["plain"], "industrial-output", "2023H1", 100)
     first = output(world)
-    before = cache.generation()
+    before = cache.snapshot()
     with pytest.raises(RuntimeError), transaction.atomic():
         figure(world["plain"], "industrial-output", "2023H1", 999)
         raise RuntimeError("the user cancelled")
-    assert cache.generation() == before and output(world) is first
+    assert cache.snapshot() == before and output(world) is first
 
 
 @pytest.mark.parametrize("how", ["queryset update", "raw SQL"])
@@ -75,10 +117,16 @@ def test_writes_that_skip_the_models_save_are_seen_too(world, figure, how):
 
 
 def test_one_bump_per_transaction(world, figure):
-    before = cache.generation()
+    row = figure(world["plain"], "industrial-output", "2022-12", 1)
+    before = cache.generation(cache.reported(row.metric_id))
     with transaction.atomic():
         for month in range(1, 7):
             figure(world["plain"], "industrial-output", f"2023-{month:02d}", month)
+    assert cache.generation(cache.reported(row.metric_id)) == before + 1
+    before = cache.generation()
+    with transaction.atomic():
+        for month in range(1, 7):
+            Observation.objects.filter(pk=row.pk).update(comment=f"note {month}")
     assert cache.generation() == before + 1
 
 
