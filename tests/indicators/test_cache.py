@@ -169,3 +169,30 @@ def test_the_public_requests_under_one_parent_read_its_figures_once_until_a_writ
     figure(world["rival"], "industrial-output", "2023H1", 90)
     read, table = figures_read("320602")
     assert read == 1 and table.get("industrial_output", "320602", H1).suppressed.startswith("fewer than")
+
+
+def card(html: str, code: str) -> str:
+    import re
+
+    return re.search(rf'<article class="card indicator" id="card-{code}">(.*?)</article>', html, re.S).group(1)
+
+
+def test_the_dashboards_figures_are_kept_per_language_and_per_user_until_a_correction(client, world, figure):
+    """The page's figures are written once a generation, for each language and each user's view."""
+    figure(world["plain"], "industrial-output", "2023H1", 100)
+    url = "/regions/320612/indicators/?period=2023H1"
+    client.force_login(world["bureau"])
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "Year on year" in english and "同比" in chinese
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert card(again, "industrial_output_above_size") == card(english, "industrial_output_above_size")
+    assert not any('"statistics_observation"' in query["sql"] for query in queries)  # nothing computed again
+    figure(world["plain"], "industrial-output", "2023H1", 120)
+    corrected = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert card(corrected, "industrial_output_above_size") != card(english, "industrial_output_above_size")
+    client.logout()
+    public = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "confidential" not in card(public, "industrial_output_above_size")  # never the bureau's part
+    assert "confidential" in card(corrected, "industrial_output_above_size")
