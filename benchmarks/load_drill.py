@@ -10,7 +10,10 @@ as the indicators benchmark builds it (N enterprises, 260 figures each). It serv
 `make run` does — gunicorn (3 workers, or --workers) in production mode on a loopback port —
 then runs locust headless (benchmarks/locustfile.py): the public's pages, indicator API
 queries, the bureau's lists and enterprises' submissions, mixed by weight, ramping up to
---users over the first 10 seconds and holding for --minutes. It prints, from locust's
+--users over the first 10 seconds and holding for --minutes. A warm-up run of the same users
+(--warm-up seconds, default 60) goes first against the freshly started server and is reported
+apart: it is what a restart costs, while every worker computes its tables for the first time;
+the measured run is the server as it runs for days. It prints, from locust's
 statistics, per request kind and for pages and indicator queries as a whole: requests,
 failures, throughput, p50/p95/p99, against the goals of issue 10 (zero errors; p95 under
 300 ms for pages and under 100 ms for indicator queries on a 2-core machine).
@@ -43,6 +46,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--city", type=int, default=0, help="also build Nantong with this many enterprises")
     parser.add_argument("--keep", action="store_true", help="reuse the database of an earlier run")
+    parser.add_argument("--warm-up", type=float, default=60, metavar="SECONDS",
+                        help="a first run, reported apart, before the measured one (0: none)")
     args = parser.parse_args()
     locust = shutil.which("locust", path=str(ROOT / ".venv" / "bin")) or shutil.which("locust")
     if locust is None:
@@ -55,17 +60,28 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     server = serve(args.workers)
     try:
+        if args.warm_up:
+            print(f"\nwarm-up: {args.users} users for {args.warm_up:.0f} s against the freshly started server "
+                  "(every worker computes its tables for the first time)")
+            swarm(locust, args.users, args.warm_up, tokens, out / "warm_up")
+            report(out / "warm_up_stats.csv")
         started = time.perf_counter()
-        subprocess.run([locust, "-f", str(ROOT / "benchmarks" / "locustfile.py"), "--headless",
-                        "-u", str(args.users), "-r", str(max(1, args.users // 10)), "-t", f"{int(args.minutes * 60)}s",
-                        "--host", f"http://127.0.0.1:{PORT}", "--csv", str(out / "run"), "--only-summary"],
-                       env={**os.environ, "LOAD_TOKENS": tokens}, check=False, stdout=subprocess.DEVNULL)
+        swarm(locust, args.users, args.minutes * 60, tokens, out / "run")
         print(f"\n{args.users} users for {time.perf_counter() - started:.0f} s, {args.workers} gunicorn workers, "
-              f"database {os.environ['DATABASE_URL'].rsplit('/', 1)[1]}{f', city {args.city:,}' if args.city else ''}")
+              f"database {os.environ['DATABASE_URL'].rsplit('/', 1)[1]}{f', city {args.city:,}' if args.city else ''}"
+              f"{', after the warm-up' if args.warm_up else ''}")
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     report(out / "run_stats.csv")
+
+
+def swarm(locust: str, users: int, seconds: float, tokens: str, csv_prefix: Path) -> None:
+    """One locust run, headless, ramping up to `users` over its first 10 seconds."""
+    subprocess.run([locust, "-f", str(ROOT / "benchmarks" / "locustfile.py"), "--headless",
+                    "-u", str(users), "-r", str(max(1, users // 10)), "-t", f"{int(seconds)}s",
+                    "--host", f"http://127.0.0.1:{PORT}", "--csv", str(csv_prefix), "--only-summary"],
+                   env={**os.environ, "LOAD_TOKENS": tokens}, check=False, stdout=subprocess.DEVNULL)
 
 
 def build(city: int) -> None:

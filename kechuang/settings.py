@@ -19,8 +19,8 @@ SHOW_DEMO_LOGINS    "1" on a demonstration server: the sign-in page names the de
 DISCLOSURE_MIN_CONTRIBUTORS, DISCLOSURE_DOMINANCE_PERCENT
                     disclosure control of public figures, default 3 enterprises and 85%
 INDICATOR_CACHE_SIZE, INDICATOR_CACHE_SECONDS
-                    computed indicator tables kept per process until the data is written
-                    (default 256 tables, at most 600 s; 0 turns it off)
+                    computed indicator tables kept per process until what they read is written
+                    (default 1024 entries, at most 600 s; 0 turns it off)
 """
 
 import os
@@ -355,7 +355,7 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "kechuang@localhost")
 SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
-INDICATOR_CACHE_SIZE = int(os.environ.get("INDICATOR_CACHE_SIZE", "256"))
+INDICATOR_CACHE_SIZE = int(os.environ.get("INDICATOR_CACHE_SIZE", "1024"))
 INDICATOR_CACHE_SECONDS = int(os.environ.get("INDICATOR_CACHE_SECONDS", "600"))
 
 LOGGING = {

@@ -24,7 +24,7 @@ computed while a write commits is stored under the old generations and never ser
 
 Each gunicorn worker keeps its own cache (no shared server needed); the generations are shared
 through the database, one small read per evaluation. Settings: `INDICATOR_CACHE_SIZE`
-(default 256 tables; 0 turns the cache and the wrapper off, as the test suite does except where
+(default 1024 tables and pages' parts; 0 turns the cache and the wrapper off, as the test suite does except where
 it tests them) and `INDICATOR_CACHE_SECONDS` (default 600: a table older is computed again,
 the safety net for a bump that could not be written, e.g. with the database down).
 """
@@ -60,7 +60,7 @@ _declarations = threading.local()
 
 
 def size() -> int:
-    return int(getattr(settings, "INDICATOR_CACHE_SIZE", 256))
+    return int(getattr(settings, "INDICATOR_CACHE_SIZE", 1024))
 
 
 def seconds() -> float:

@@ -674,13 +674,19 @@ def evaluate(codes: Iterable[str], areas: list[Area], periods: list[Period], *, 
                 names.append(cache.reviewed(metric_id))
             if internal:
                 names.append(cache.reported(metric_id))
-        key = (tuple(seen.get(name, 0) for name in names), tuple(codes), tuple((a.key, a.is_region) for a in areas),
+        # The codes as a set: a table of the same indicators asked in another order is the same
+        # table, its indicators listed as asked.
+        key = (tuple(seen.get(name, 0) for name in names), frozenset(codes), tuple((a.key, a.is_region) for a in areas),
                tuple(p.code for p in periods), frozenset(internal), thresholds.min_contributors,
                thresholds.dominance)
         kept = cache.get(key)
         if kept is not None:
-            return kept
-    definitions = definitions or Definitions(codes)
+            if [indicator.code for indicator in kept.indicators] == codes:
+                return kept
+            by_code = {indicator.code: indicator for indicator in kept.indicators}
+            return replace(kept, indicators=[by_code[code] for code in codes])
+    if definitions is None or [indicator.code for indicator in definitions.asked] != codes:
+        definitions = Definitions(codes)
     moment = as_of or timezone.now()
     results: dict[tuple[str, str, Period], Result] = {}
     queries = 0
@@ -697,9 +703,9 @@ def evaluate(codes: Iterable[str], areas: list[Area], periods: list[Period], *, 
 
 
 def _definitions(codes: list[str], seen: dict[str, int]) -> Definitions:
-    """The catalogue's definitions of `codes`, kept while the data generation stands (they are
-    read from the indicators' own tables)."""
-    key = ("definitions", seen.get(cache.DATA, 0), tuple(codes))
+    """The catalogue's definitions of `codes` (in any order), kept while the data generation
+    stands (they are read from the indicators' own tables)."""
+    key = ("definitions", seen.get(cache.DATA, 0), frozenset(codes))
     found = cache.get(key)
     if found is None:
         found = Definitions(codes)

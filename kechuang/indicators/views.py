@@ -268,7 +268,7 @@ def region_dashboard(request, code):
     table = engine.evaluate(codes, areas, sorted({period, base}), user=request.user)
     # The figures' part is what the table and the language make it: kept with the table, it is
     # written once a generation, not for each of the public's visits.
-    key = ("dashboard", table.key, region.code, period.code, language.current()) if table.key else None
+    key = ("dashboard", table.key, tuple(codes), region.code, period.code, language.current()) if table.key else None
     figures = cache.get(key) if key else None
     if figures is None:
         figures = _dashboard_figures(request, region, period, series, codes, areas, table)

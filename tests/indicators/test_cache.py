@@ -196,3 +196,15 @@ def test_the_dashboards_figures_are_kept_per_language_and_per_user_until_a_corre
     public = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "confidential" not in card(public, "industrial_output_above_size")  # never the bureau's part
     assert "confidential" in card(corrected, "industrial_output_above_size")
+
+
+def test_the_same_indicators_asked_in_another_order_are_one_table_listed_as_asked(world, figure):
+    figure(world["plain"], "industrial-output", "2023H1", 100)
+    areas = engine.areas_for("320612")
+    first = engine.evaluate(["industrial_output", "projects_approved"], areas, [H1], public=False)
+    with CaptureQueriesContext(connection) as queries:
+        second = engine.evaluate(["projects_approved", "industrial_output"], areas, [H1], public=False)
+    assert len(queries) == 1  # the generations only
+    assert [i.code for i in second.indicators] == ["projects_approved", "industrial_output"]
+    assert [i.code for i in first.indicators] == ["industrial_output", "projects_approved"]
+    assert second.get("industrial_output", "320612", H1) is first.get("industrial_output", "320612", H1)
