@@ -41,7 +41,7 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, n
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
-from kechuang.indicators import engine
+from kechuang.indicators import disclosure, engine
 from kechuang.indicators.models import Indicator
 from kechuang.registry.models import Region
 from kechuang.statistics.periods import Period
@@ -108,11 +108,6 @@ SCHEMA = {
 
 #: How a withheld figure reads in a sentence; the annex gives the reason.
 WITHHELD = {"en": "[withheld]", "zh": "[不予公布]"}
-REASONS_ZH = {
-    "fewer than": "参与汇总的企业少于{n}家",
-    "the two largest": "最大两家企业占比超过{p}%",
-    "suppressed so that": "为防止由合计推算出保密数据而隐去",
-}
 MARK = re.compile("\x1e([^\x1f]*)\x1f")
 #: What a template may read of a declared organisation.
 FACT_NAMES = frozenset(FACT_LABELS) | {"wholly_owned"}
@@ -508,11 +503,7 @@ def _pick(lang: str, zh: str, en: str) -> str:
 def _reason(reason: str, lang: str) -> str:
     if not reason or lang == "en":
         return reason
-    for start, text in REASONS_ZH.items():
-        if reason.startswith(start):
-            numbers = re.findall(r"\d+", reason)
-            return text.format(n=numbers[0] if numbers else "", p=numbers[0] if numbers else "")
-    return reason
+    return disclosure.reason_zh(reason) or reason
 
 
 def short_name(region: Region, lang: str) -> str:

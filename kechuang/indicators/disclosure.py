@@ -41,6 +41,7 @@ region role get suppressed cells; bureau staff and analysts of the area see ever
 marked confidential.
 """
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,26 @@ DOMINANCE = "the two largest contributions exceed {p}% of it"
 COMPLEMENTARY = "suppressed so that a suppressed neighbour cannot be derived from the total"
 RELATED = "suppressed so that its difference from a related measure cannot reveal an enterprise's figure"
 EXTREME = "a minimum or maximum is one enterprise's figure"
+#: Each reason in Chinese, for the pages and the bulletins (a reason not listed has none).
+_REASONS_ZH = [
+    (re.compile(re.escape(template).replace(r"\{n\}", r"(?P<n>\d+)").replace(r"\{p\}", r"(?P<p>[\d.]+)")), zh)
+    for template, zh in (
+        (THRESHOLD, "参与汇总的企业少于{n}家"),
+        (DOMINANCE, "最大两家企业之和超过合计的{p}%"),
+        (COMPLEMENTARY, "为防止由合计推算出已隐藏的数而隐藏"),
+        (RELATED, "为防止与相关指标相减推算出企业数据而隐藏"),
+        (EXTREME, "最小值或最大值即一家企业的数据"),
+    )
+]
+
+
+def reason_zh(reason: str) -> str:
+    """Why a figure is withheld, in Chinese ("" for a reason this module never gives)."""
+    for pattern, zh in _REASONS_ZH:
+        found = pattern.fullmatch(reason)
+        if found:
+            return zh.format(**found.groupdict())
+    return ""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ the part to a full page load.
 
 import datetime as dt
 import json
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlencode
@@ -58,24 +57,7 @@ _YOY = formulas.parse("yoy(value)")  # 同比: growth on the same period a year 
 _CHANGE = formulas.parse("change(value)")  # a share's change on a year before, percentage points
 
 # The disclosure module's reasons, in Chinese (its templates, read as patterns).
-_REASONS_ZH = [
-    (re.compile(re.escape(template).replace(r"\{n\}", r"(?P<n>\d+)").replace(r"\{p\}", r"(?P<p>[\d.]+)")), zh)
-    for template, zh in (
-        (disclosure.THRESHOLD, "参与汇总的企业少于{n}家"),
-        (disclosure.DOMINANCE, "最大两家企业之和超过合计的{p}%"),
-        (disclosure.COMPLEMENTARY, "为防止由合计推算出已隐藏的数而隐藏"),
-        (disclosure.RELATED, "为防止与相关指标相减推算出企业数据而隐藏"),
-        (disclosure.EXTREME, "最小值或最大值即一家企业的数据"),
-    )
-]
-
-
-def reason_zh(reason: str) -> str:
-    for pattern, zh in _REASONS_ZH:
-        found = pattern.fullmatch(reason)
-        if found:
-            return zh.format(**found.groupdict())
-    return ""
+reason_zh = disclosure.reason_zh  # the pages' name for it
 
 
 # --- one value, as a page shows it -----------------------------------------------------

@@ -148,7 +148,17 @@ def record_observation(subject: Organisation | Region, metric: "Metric | str", p
         raise StatisticsError("value", problem)
     if kind == ObservationKind.ACTUAL and (problem := rules.future_problem(period, today or dt.date.today())):
         raise StatisticsError("period", problem)
-    _check_unlocked(subject, period)
+    with transaction.atomic():
+        # One recording of the subject's figures at a time: a second one (the same form sent
+        # twice, two colleagues) waits for the first to commit, then supersedes its figure,
+        # instead of both finding no current figure and one failing on the unique constraint.
+        type(subject).objects.select_for_update().filter(pk=subject.pk).first()
+        _check_unlocked(subject, period)
+        return _record(row, subject, metric, period, kind, base_value, reviewed)
+
+
+def _record(row: Observation, subject, metric: Metric, period: Period, kind: str, base_value: Decimal,
+            reviewed: bool) -> Observation:
     stored = _current(subject, period.code, kind)
     stored[metric.code] = base_value
     for problem in rules.part_whole_problems(stored, {m.code: m for m in Metric.objects.filter(code__in=stored)}):

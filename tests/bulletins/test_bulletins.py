@@ -147,6 +147,20 @@ def test_a_suppressed_figure_is_printed_as_withheld_with_its_reason(demo):
     assert chinese.figures[0].suppressed == "参与汇总的企业少于3家" and "[不予公布]" in chinese.text
 
 
+
+@pytest.mark.parametrize("reason", [
+    "a minimum or maximum is one enterprise's figure",
+    "suppressed so that its difference from a related measure cannot reveal an enterprise's figure",
+    "the two largest contributions exceed 85% of it",
+])
+def test_every_reason_for_a_withheld_figure_is_printed_in_chinese(reason):
+    """A bulletin's Chinese text never carries the reason in English (the pages' words)."""
+    from kechuang.indicators import disclosure
+
+    chinese = templating._reason(reason, "zh")
+    assert chinese == disclosure.reason_zh(reason) and chinese and not chinese.isascii()
+    assert templating._reason(reason, "en") == reason
+
 SANDBOX_ESCAPES = [
     "{{ projects.__class__.__mro__ }}",
     "{{ projects._renderer.inputs }}",
