@@ -127,12 +127,11 @@ def bump(using: str = "default", names: Iterable[str] = (DATA,)) -> None:
         rows = Generation.objects.using(using).filter(name__in=names)
         if rows.update(value=F("value") + 1) < len(names):
             # A counter bumped for the first time: made at 0 (by this writer or one at the same
-            # moment), then bumped like the others, so two first bumps never end on one value.
-            known = set(rows.values_list("name", flat=True))
-            missing = [name for name in names if name not in known]
-            Generation.objects.using(using).bulk_create([Generation(name=name) for name in missing],
+            # moment), then all bumped again — a counter only has to move, and this way none
+            # is missed, whichever writer made it.
+            Generation.objects.using(using).bulk_create([Generation(name=name) for name in names],
                                                         ignore_conflicts=True)
-            Generation.objects.using(using).filter(name__in=missing).update(value=F("value") + 1)
+            rows.update(value=F("value") + 1)
     except DatabaseError as error:
         clear()
         logger.warning("the data generations could not be bumped (%s); this process's cached tables dropped", error)

@@ -208,3 +208,24 @@ def test_the_same_indicators_asked_in_another_order_are_one_table_listed_as_aske
     assert [i.code for i in second.indicators] == ["projects_approved", "industrial_output"]
     assert [i.code for i in first.indicators] == ["industrial_output", "projects_approved"]
     assert second.get("industrial_output", "320612", H1) is first.get("industrial_output", "320612", H1)
+
+
+def test_what_a_published_bulletin_would_change_is_kept_until_the_publics_figures_change(world, figure, monkeypatch):
+    """The bulletin's page asks on every visit; the answer follows only what the public reads."""
+    from types import SimpleNamespace
+
+    from kechuang.bulletins import services as bulletins
+
+    computed = []
+    monkeypatch.setattr(bulletins, "_would_change", lambda version: computed.append(version.pk) or [])
+    version = SimpleNamespace(pk=7)
+    assert bulletins.would_change(version) == [] and bulletins.would_change(version) == []
+    assert computed == [7]
+    figure(world["plain"], "industrial-output", "2023-07", 5, status="submitted")  # not the public's
+    bulletins.would_change(version)
+    assert computed == [7]
+    figure(world["plain"], "industrial-output", "2023-07", 6, status="approved")  # the public's
+    bulletins.would_change(version)
+    assert computed == [7, 7]
+    bulletins.would_change(SimpleNamespace(pk=8))  # another version is another answer
+    assert computed == [7, 7, 8]
