@@ -304,6 +304,7 @@ def take(observation: Observation, transition: str, *, by=None, comment: str = "
         raise StatisticsError("comment", "say what must be corrected")
     if transition in ("return", "submit"):
         _check_unlocked(observation.subject, Period.parse(observation.period))
+    touched = cache.observation_names(observation.metric_id, {observation.status, step.target})
     observation.status = step.target
     fields = ["status"]
     if transition == "return":
@@ -311,7 +312,8 @@ def take(observation: Observation, transition: str, *, by=None, comment: str = "
     if transition != "submit":
         observation.reviewed_by, observation.reviewed_at = by, timezone.now()
         fields += ["reviewed_by", "reviewed_at"]
-    observation.save(update_fields=fields)
+    with cache.declared(Observation._meta.db_table, touched):  # this figure's metric, and only it
+        observation.save(update_fields=fields)
     return observation
 
 

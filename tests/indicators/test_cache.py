@@ -229,3 +229,19 @@ def test_what_a_published_bulletin_would_change_is_kept_until_the_publics_figure
     assert computed == [7, 7]
     bulletins.would_change(SimpleNamespace(pk=8))  # another version is another answer
     assert computed == [7, 7, 8]
+
+
+def test_approving_a_figure_moves_its_metrics_public_tables_and_no_others(world, figure):
+    from kechuang.statistics import services
+
+    row = figure(world["plain"], "industrial-output", "2023H1", 100, status="submitted")
+    areas = engine.areas_for("320612")
+    other = engine.evaluate(["projects_approved"], areas, [H1], public=True)
+    public = engine.evaluate(["industrial_output_above_size"], areas, [H1], public=True)
+    before = cache.snapshot()
+    services.take(row, "approve", by=world["bureau"])
+    after = cache.snapshot()
+    assert after[cache.reviewed(row.metric_id)] == before.get(cache.reviewed(row.metric_id), 0) + 1
+    assert after[cache.DATA] == before.get(cache.DATA, 0)
+    assert engine.evaluate(["projects_approved"], areas, [H1], public=True) is other
+    assert engine.evaluate(["industrial_output_above_size"], areas, [H1], public=True) is not public
