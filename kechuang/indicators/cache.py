@@ -90,17 +90,11 @@ def reported(metric_id: int) -> str:
     return f"reported:{metric_id}"
 
 
-def generations(names: Iterable[str] = (DATA,)) -> tuple[int, ...]:
-    """The generations of `names`, in that order (0 for one never bumped), in one read."""
+def generation(name: str = DATA) -> int:
+    """One generation (0 for one never bumped)."""
     from .models import Generation
 
-    names = list(names)
-    found = dict(Generation.objects.filter(name__in=names).values_list("name", "value"))
-    return tuple(found.get(name, 0) for name in names)
-
-
-def generation(name: str = DATA) -> int:
-    return generations((name,))[0]
+    return Generation.objects.filter(name=name).values_list("value", flat=True).first() or 0
 
 
 def snapshot() -> dict[str, int]:

@@ -56,10 +56,6 @@ EXPLORER_FIELDS = ("codes", "region", "by", "within", "period", "period_from", "
 _YOY = formulas.parse("yoy(value)")  # 同比: growth on the same period a year before, percent
 _CHANGE = formulas.parse("change(value)")  # a share's change on a year before, percentage points
 
-# The disclosure module's reasons, in Chinese (its templates, read as patterns).
-reason_zh = disclosure.reason_zh  # the pages' name for it
-
-
 # --- one value, as a page shows it -----------------------------------------------------
 
 
@@ -129,7 +125,7 @@ def describe(result: engine.Result, internal: set[str]) -> Figure:
     if described["differs"] and described["computed"] is not None:
         figure.computed_text = display.text(result.indicator, Decimal(described["computed"]), language.current())
     if described["suppressed"]:
-        figure.reason, figure.reason_zh = result.suppressed, reason_zh(result.suppressed)
+        figure.reason, figure.reason_zh = result.suppressed, disclosure.reason_zh(result.suppressed)
     return figure
 
 
@@ -253,15 +249,15 @@ def region_dashboard(request, code):
     key = ("dashboard", table.key, tuple(codes), region.code, period.code, language.current()) if table.key else None
     figures = cache.get(key) if key else None
     if figures is None:
-        figures = _dashboard_figures(request, region, period, series, codes, areas, table)
+        figures = _dashboard_figures(request, region, period, base, series, codes, areas, table)
         if key:
             cache.put(key, figures)
     context.update(figures=figures)
     return _dashboard(request, context)
 
 
-def _dashboard_figures(request, region: Region, period: Period, series: list[Period], codes: list[str],
-                       areas: list[engine.Area], table: engine.Table) -> str:
+def _dashboard_figures(request, region: Region, period: Period, base: Period, series: list[Period],
+                       codes: list[str], areas: list[engine.Area], table: engine.Table) -> str:
     internal = engine.internal_areas(request.user, areas)
     cards = [{"figure": describe(table.get(indicator.code, region.code, period), internal),
               "change": change_on_last_year(table, indicator.code, region.code, period)}
@@ -269,7 +265,7 @@ def _dashboard_figures(request, region: Region, period: Period, series: list[Per
     children = [area for area in areas if area.key != region.code]
     context = dict(
         region=region, period=period, cards=cards, indicators=table.indicators,
-        base=period.same_period_last_year(), trend_first=series[0],
+        base=base, trend_first=series[0],
         trends=reverse("region-indicator-trends", args=[region.code]) + "?" + urlencode({"period": period.code}),
         rows=[(area, [describe(table.get(indicator.code, area.key, period), internal)
                       for indicator in table.indicators])

@@ -92,10 +92,12 @@ def _back(request, default: str) -> str:
     return reverse(default)
 
 
+def _current_figures() -> QuerySet:
+    return Observation.objects.current().select_related("organisation", "region", "metric", "entered_by")
+
+
 def _figures(request) -> QuerySet:
-    return visible_to(Observation.objects.current(), request.user).select_related(
-        "organisation", "region", "metric", "entered_by"
-    )
+    return visible_to(_current_figures(), request.user)
 
 
 def _regions_in_scope(user) -> list[Region]:
@@ -464,8 +466,7 @@ def review(request):
     chosen = filters.cleaned_data
     # What a user reviews (their bureau's subtrees) they also see: one scope filter, not two
     # (at city scale the second doubled the query).
-    rows = reviewable_by(Observation.objects.current().select_related("organisation", "region", "metric", "entered_by"),
-                         request.user)
+    rows = reviewable_by(_current_figures(), request.user)
     if query := chosen.get("q", "").strip():
         rows = rows.filter(
             Q(organisation__name_zh__icontains=query)

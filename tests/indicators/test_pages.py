@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from kechuang.indicators import views
+from kechuang.indicators import disclosure, views
 from kechuang.programs import services as programs
 from kechuang.registry import services as registry
 from kechuang.statistics.models import ObservationStatus
@@ -380,7 +380,7 @@ def test_the_pages_load_no_third_party_assets_and_no_inline_script_without_the_n
     ("a reason the pages do not know", ""),
 ])
 def test_each_reason_for_a_dash_is_given_in_chinese_too(reason, chinese):
-    assert views.reason_zh(reason) == chinese
+    assert disclosure.reason_zh(reason) == chinese
 
 
 
