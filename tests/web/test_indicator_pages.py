@@ -55,6 +55,10 @@ def test_the_period_picker_changes_the_figures_and_the_url_without_reloading_the
     expect(page.locator("#card-projects_approved a.value")).to_have_text("2个")
     page.goto("/regions/320612/indicators/?period=2022H1")
     expect(page.locator("#period")).to_have_value("2022H1")
+    # The page's trends come after it: the test ends when they are drawn, not while the server
+    # still answers them (an answer in flight at the end held the SQLite database's lock while
+    # the test's data was removed).
+    expect(page.locator(".spark canvas")).to_have_count(page.locator(".spark").count())
 
 
 def test_a_figure_links_to_the_records_behind_it(page, shown, sign_in):
